@@ -130,6 +130,8 @@ class Job(msgspec.Struct, frozen=True):
     """One job as listed by ``GET /api/jobs`` or ``GET /api/jobs/{id}``.
 
     Times are timezone-aware UTC or ``None`` when unset; ``error`` is ``None`` when empty.
+    ``duration`` (seconds) is not sent by the upstream REST API: it is taken from a
+    ``completed`` frame, or computed from ``started_at`` and ``completed_at``.
     """
 
     id: str
@@ -149,6 +151,7 @@ class Job(msgspec.Struct, frozen=True):
     failed_count: int = 0
     documents_saved: int = 0
     seed_urls: list[str] = []
+    duration: float | None = None
 
     def __post_init__(self) -> None:
         progress = self.progress
@@ -167,6 +170,8 @@ class Job(msgspec.Struct, frozen=True):
         setattr_(self, "last_heartbeat", _utc(self.last_heartbeat))
         if self.error == "":
             setattr_(self, "error", None)
+        if self.duration is None and self.started_at and self.completed_at:
+            setattr_(self, "duration", (self.completed_at - self.started_at).total_seconds())
 
     @property
     def prog(self) -> Progress:
