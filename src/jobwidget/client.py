@@ -1,0 +1,901 @@
+"""QueueClient: the live mirror of a job server, kept true on its own I/O thread."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime as _dt
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from typing import Any, NamedTuple, TypeVar
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from . import protocol
+from ._version import __version__
+from .backoff import Backoff
+from .connection import ConnectionInfo, ConnectionState, StatusEvent
+from .errors import AuthError, JobWidgetError, ProtocolError, ServerError
+from .frame import History
+from .rest import RestApi, Snapshot, auth_headers, ssl_context
+from .store import Applied, JobStore, View
+
+__all__ = ["ActionOutcome", "QueueClient"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_Update = protocol.JobStatusChange | protocol.CrawlProgress | protocol.JobDeleted
+_UPDATES = (protocol.JobStatusChange, protocol.CrawlProgress, protocol.JobDeleted)
+
+
+class ActionOutcome(NamedTuple):
+    """The result of one job's action in a bulk call.
+
+    ``detail`` is the server's message when ``ok``, else the error text; ``new_job_id`` is set
+    for a successful rerun.
+    """
+
+    job_id: str
+    ok: bool
+    detail: str
+    new_job_id: str | None = None
+
+
+def _ws_url(base_url: str) -> str:
+    if base_url.startswith("https://"):
+        return "wss://" + base_url.removeprefix("https://") + "/ws"
+    if base_url.startswith("http://"):
+        return "ws://" + base_url.removeprefix("http://") + "/ws"
+    raise ValueError(f"the server URL must start with http:// or https://, got {base_url!r}")
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, ServerError) and exc.text:
+        return exc.text
+    return str(exc) or type(exc).__name__
+
+
+class QueueClient:
+    """A live, thread-safe mirror of a job server's queue.
+
+    The client runs a daemon thread with its own asyncio loop: it keeps a WebSocket to ``/ws``,
+    re-lists every job over REST on each (re)connect and every ``relist_interval`` seconds,
+    reconnects with exponential backoff, and polls REST while the socket is down. The mirror
+    (``client.store``) therefore keeps updating while a notebook kernel is idle or busy.
+
+    Parameters
+    ----------
+    url : str
+        Base URL of the server, e.g. ``"http://127.0.0.1:8765"``.
+    token : str, optional
+        Bearer token sent on every REST call and on the WebSocket handshake.
+    headers : mapping, optional
+        Extra HTTP headers for both.
+    verify : bool, str or ssl.SSLContext
+        TLS verification for ``https``: ``True``, ``False``, a CA bundle path or a context.
+    max_jobs : int
+        Size bound of the mirror (oldest terminal jobs are evicted first).
+    max_size : int
+        Largest WebSocket frame accepted, in bytes; a larger one closes the socket, which then
+        reconnects and re-lists.
+    backoff : Backoff
+        Reconnect delay policy (1 s doubling to 30 s, jittered).
+    poll_interval : float
+        Seconds between REST polls while the socket is down.
+    relist_interval : float
+        Seconds between backup re-lists while the socket is up.
+    ping_interval : float
+        WebSocket keepalive ping interval (a missing pong within the same time closes it).
+    timeout : float
+        Connect/response timeout of REST calls and of the WebSocket handshake.
+    history_size : int
+        How many applied frames :attr:`history` keeps.
+    action_concurrency : int
+        Requests in flight at once for bulk actions.
+    start : bool
+        Start the I/O thread at once (default). Otherwise call :meth:`start`.
+
+    Notes
+    -----
+    **Threads.** The mirror is written only on the client's I/O thread. Read it through the
+    locked helpers (:meth:`jobs`, :meth:`get`, :meth:`view`, :meth:`stats`) or hold
+    :attr:`lock` while using :attr:`store` directly. Callbacks registered with
+    :meth:`on_change`, :meth:`on_status` and :meth:`on_connection` run on the I/O thread; an
+    exception in one is logged and never stops the client. Do not block in them, and do not call
+    the blocking action methods from them (use the ``_async`` forms).
+
+    Examples
+    --------
+    >>> with QueueClient("http://127.0.0.1:8765") as client:  # doctest: +SKIP
+    ...     client.wait_until_synced()
+    ...     failed = client.view(status="failed").jobs
+    ...     client.rerun_many(job.id for job in failed)
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        max_jobs: int = 100_000,
+        max_size: int = 4 * 1024 * 1024,
+        backoff: Backoff | None = None,
+        poll_interval: float = 5.0,
+        relist_interval: float = 30.0,
+        ping_interval: float = 20.0,
+        timeout: float = 10.0,
+        history_size: int = 100_000,
+        action_concurrency: int = 8,
+        start: bool = True,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._ws_url = _ws_url(self.url)
+        self._headers = auth_headers(token, headers)
+        self._headers.setdefault("User-Agent", f"jobwidget/{__version__}")
+        self._verify = verify
+        self.max_size = max_size
+        self.backoff = backoff or Backoff()
+        self.poll_interval = poll_interval
+        self.relist_interval = relist_interval
+        self.ping_interval = ping_interval
+        self.timeout = timeout
+        self.action_concurrency = action_concurrency
+
+        #: Hold this lock while reading :attr:`store` directly from another thread.
+        self.lock = threading.RLock()
+        #: The mirror. Written only by the I/O thread; see the class notes on reading it.
+        self.store = JobStore(max_jobs=max_jobs)
+        self._history = History(maxlen=history_size)
+        self._changed = threading.Condition(self.lock)
+
+        # Connection facts, written on the I/O thread, composed into ConnectionInfo on read.
+        self._state: ConnectionState = "connecting"
+        self._last_message: float | None = None
+        self._last_relist: float | None = None
+        self._last_error: str | None = None
+        self._attempts = 0
+        self._next_retry: float | None = None
+        self._relists = 0
+        self._bad_frames = 0
+        self._queue_stats: protocol.QueueStats | None = None
+        self._server_stats: protocol.JobStats | None = None
+
+        self._change_callbacks: list[Callable[[frozenset[str]], object]] = []
+        self._status_callbacks: list[Callable[[list[StatusEvent]], object]] = []
+        self._connection_callbacks: list[Callable[[ConnectionInfo], object]] = []
+        self._pending_ids: set[str] = set()
+        self._pending_events: list[StatusEvent] = []
+        self._dispatch_scheduled = False
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._synced = threading.Event()
+        self._closed = False
+        # Created on the I/O loop:
+        self._stop: asyncio.Event
+        self._relist_now: asyncio.Event
+        self._poll_wakeup: asyncio.Event
+        self._rest: RestApi
+        self._live = False
+        self._seq: int | None = None
+        self._buffer: list[_Update] | None = None
+        self._fetching: set[str] = set()
+        self._fetch_slots: asyncio.Semaphore
+        if start:
+            self.start()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> QueueClient:
+        """Start the I/O thread (idempotent). Returns the client."""
+        if self._closed:
+            raise JobWidgetError("this QueueClient was closed; create a new one")
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name=f"jobwidget-io {self.url}", daemon=True
+            )
+            self._thread.start()
+            self._ready.wait()
+        return self
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the I/O thread: cancel its tasks, close the socket (code 1000) and HTTP client.
+
+        Idempotent. Waits at most ``timeout`` seconds for the thread to end.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive():
+            loop.call_soon_threadsafe(self._stop.set)
+            if threading.current_thread() is not thread:
+                thread.join(timeout)
+        self._set_state("closed")
+        self._wake_waiters()
+
+    def __enter__(self) -> QueueClient:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<QueueClient {self.url} {self._state} jobs={len(self.store)}>"
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        self._relist_now = asyncio.Event()
+        self._poll_wakeup = asyncio.Event()
+        self._fetch_slots = asyncio.Semaphore(16)
+        self._rest = RestApi(
+            self.url, headers=self._headers, verify=self._verify, timeout=self.timeout
+        )
+        self._ready.set()
+        tasks = [
+            asyncio.create_task(self._watch_loop(), name="jobwidget-watch"),
+            asyncio.create_task(self._poll_loop(), name="jobwidget-poll"),
+        ]
+        try:
+            await self._stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._rest.aclose()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def connection(self) -> ConnectionInfo:
+        """An immutable snapshot of the connection state (see :class:`ConnectionInfo`)."""
+        return ConnectionInfo.from_times(
+            state=self._state,
+            url=self.url,
+            last_message_at=self._last_message,
+            last_relist_at=self._last_relist,
+            last_error=self._last_error,
+            reconnect_attempts=self._attempts,
+            next_retry_at=self._next_retry,
+            relists=self._relists,
+            bad_frames=self._bad_frames,
+            queue_stats=self._queue_stats,
+            server_stats=self._server_stats,
+        )
+
+    def _set_state(self, state: ConnectionState, error: str | None = None) -> None:
+        changed = state != self._state or (error is not None and error != self._last_error)
+        self._state = state
+        if error is not None:
+            self._last_error = error
+        if changed:
+            self._emit_connection()
+
+    def _note_error(self, message: str) -> None:
+        log.info("jobwidget %s: %s", self.url, message)
+        self._last_error = message
+        self._emit_connection()
+
+    def _emit_connection(self) -> None:
+        if not self._connection_callbacks:
+            return
+        info = self.connection
+        for callback in list(self._connection_callbacks):
+            try:
+                callback(info)
+            except Exception:
+                log.exception("jobwidget: on_connection callback %r failed", callback)
+
+    def _fatal(self, exc: AuthError | Exception) -> None:
+        log.warning("jobwidget %s: stopped: %s", self.url, exc)
+        self._next_retry = None
+        self._set_state("error", str(exc))
+        self._synced.set()
+        self._stop.set()
+        self._wake_waiters()
+
+    # ------------------------------------------------------------------ watch
+
+    def _ws_connect(self) -> Any:
+        return connect(
+            self._ws_url,
+            additional_headers=self._headers,
+            user_agent_header=None,
+            max_size=self.max_size,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_interval,
+            open_timeout=self.timeout,
+            close_timeout=1.0,
+            ssl=ssl_context(self._verify) if self._ws_url.startswith("wss") else None,
+        )
+
+    async def _watch_loop(self) -> None:
+        attempt = 0
+        while True:
+            self._next_retry = None
+            self._set_state("connecting")
+            try:
+                async with self._ws_connect() as ws:
+                    attempt = 0
+                    self._attempts = 0
+                    await self._session(ws)
+                self._note_error("the server closed the WebSocket")
+            except InvalidStatus as exc:
+                code = exc.response.status_code
+                if code in (401, 403):
+                    self._fatal(
+                        AuthError(
+                            f"WebSocket handshake answered {code}: the token is missing or wrong",
+                            status_code=code,
+                        )
+                    )
+                    return
+                self._note_error(f"WebSocket handshake answered HTTP {code}")
+            except AuthError as exc:
+                self._fatal(exc)
+                return
+            except ConnectionClosed as exc:
+                self._note_error(f"WebSocket closed: {exc}")
+            except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+                self._note_error(f"cannot open the WebSocket: {type(exc).__name__}: {exc}")
+            finally:
+                self._live = False
+            delay = self.backoff.delay(attempt)
+            attempt += 1
+            self._attempts = attempt
+            self._next_retry = time.time() + delay
+            self._set_state("polling")
+            self._poll_wakeup.set()
+            await asyncio.sleep(delay)
+
+    async def _session(self, ws: ClientConnection) -> None:
+        self._seq = None
+        reader = asyncio.create_task(self._read(ws), name="jobwidget-read")
+        trigger: asyncio.Task[bool] | None = None
+        try:
+            while True:
+                ok = await self._relist(during_watch=True)
+                if not self._live:
+                    self._live = True
+                    self._set_state("live")
+                self._relist_now.clear()
+                trigger = asyncio.create_task(self._relist_now.wait())
+                interval = self.relist_interval if ok else self.poll_interval
+                await asyncio.wait(
+                    {reader, trigger}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                trigger.cancel()
+                if reader.done():
+                    reader.result()  # raises ConnectionClosed for an abnormal close
+                    return
+        finally:
+            pending = [task for task in (reader, trigger) if task is not None]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for message in ws:
+            self._on_message(message)
+
+    def _on_message(self, message: str | bytes) -> None:
+        now = time.time()
+        self._last_message = now
+        try:
+            frame = protocol.decode_frame(message)
+        except ProtocolError as exc:
+            self._bad_frames += 1
+            self._note_error(f"bad frame skipped: {exc}")
+            return
+        seq = frame.seq
+        if seq is not None:
+            if self._seq is not None and seq != self._seq + 1:
+                log.info("jobwidget: frame seq jumped %s -> %s; re-listing", self._seq, seq)
+                self._relist_now.set()
+            self._seq = seq
+        payload = frame.payload
+        if isinstance(payload, _UPDATES):
+            if self._buffer is not None:
+                self._buffer.append(payload)
+            self._apply(payload, now)
+        elif isinstance(payload, protocol.QueueStats):
+            self._queue_stats = payload
+
+    def _apply(self, update: _Update, received_at: float) -> None:
+        with self.lock:
+            applied = self.store.apply(update)
+        self._history.record(received_at, update, applied)
+        if applied.unknown:
+            self._fetch_unknown(applied.job_id)
+        elif applied.changed:
+            self._queue_change(applied)
+
+    # ------------------------------------------------------------------ REST sync
+
+    async def _relist(self, *, during_watch: bool = False) -> bool:
+        """Replace the mirror with a full REST list; False (with last_error) on failure.
+
+        An :class:`AuthError` is raised: a refused token is fatal, never retried.
+        """
+        if during_watch:
+            self._buffer = []
+        try:
+            snapshot, stats = await asyncio.gather(self._rest.list_all(), self._rest.stats())
+        except AuthError:
+            raise
+        except JobWidgetError as exc:
+            self._note_error(f"re-list failed: {exc}")
+            return False
+        finally:
+            buffered, self._buffer = self._buffer, None
+        self._server_stats = stats
+        self._apply_snapshot(snapshot, buffered or [])
+        return True
+
+    def _apply_snapshot(self, snapshot: Snapshot, replay: list[_Update]) -> None:
+        as_of = _dt.datetime.fromtimestamp(snapshot.sent_at, _dt.UTC)
+        with self.lock:
+            before = {job.id: job for job in self.store.jobs()}
+            self.store.replace(snapshot.jobs, as_of=as_of)
+            for update in replay:
+                self.store.apply(update)
+            changed: set[str] = set()
+            events: list[StatusEvent] = []
+            for job in self.store.jobs():
+                old = before.pop(job.id, None)
+                if old is None or old != job:
+                    changed.add(job.id)
+                    if old is None or old.status != job.status:
+                        events.append(StatusEvent(job.id, old.status if old else None, job.status))
+            for job_id, old in before.items():
+                changed.add(job_id)
+                events.append(StatusEvent(job_id, old.status, None))
+        self._relists += 1
+        self._last_relist = time.time()
+        self._synced.set()
+        if changed:
+            self._pending_ids |= changed
+            self._pending_events.extend(events)
+            self._schedule_dispatch()
+        self._emit_connection()
+
+    def _fetch_unknown(self, job_id: str) -> None:
+        if job_id in self._fetching:
+            return
+        self._fetching.add(job_id)
+        asyncio.get_running_loop().create_task(self._fetch(job_id))
+
+    async def _fetch(self, job_id: str) -> None:
+        try:
+            async with self._fetch_slots:
+                await self._refresh_job(job_id)
+        except JobWidgetError as exc:
+            if not (isinstance(exc, ServerError) and exc.status_code == 404):
+                self._note_error(f"fetching job {job_id} failed: {exc}")
+        finally:
+            self._fetching.discard(job_id)
+
+    async def _refresh_job(self, job_id: str) -> protocol.Job:
+        sent = _dt.datetime.now(_dt.UTC)
+        job = await self._rest.get_job(job_id)
+        with self.lock:
+            old = self.store.get(job_id)
+            self.store.upsert(job, as_of=sent)
+            new = self.store.get(job_id)
+        if new is not None and new != old:
+            self._pending_ids.add(job_id)
+            if old is None or old.status != new.status:
+                self._pending_events.append(
+                    StatusEvent(job_id, old.status if old else None, new.status)
+                )
+            self._schedule_dispatch()
+        return job
+
+    async def _poll_loop(self) -> None:
+        last_poll = float("-inf")
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poll_wakeup.wait(), timeout=self.poll_interval)
+            self._poll_wakeup.clear()
+            if self._live or self._state == "error":
+                continue
+            wait = last_poll + self.poll_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                if self._live:
+                    continue
+            last_poll = time.monotonic()
+            try:
+                await self._relist()
+            except AuthError as exc:
+                self._fatal(exc)
+                return
+
+    # ------------------------------------------------------------------ change dispatch
+
+    def _queue_change(self, applied: Applied) -> None:
+        self._pending_ids.add(applied.job_id)
+        if applied.old_status != applied.new_status:
+            self._pending_events.append(
+                StatusEvent(applied.job_id, applied.old_status, applied.new_status)
+            )
+        self._schedule_dispatch()
+
+    def _schedule_dispatch(self) -> None:
+        if not self._dispatch_scheduled:
+            self._dispatch_scheduled = True
+            asyncio.get_running_loop().call_soon(self._dispatch)
+
+    def _dispatch(self) -> None:
+        self._dispatch_scheduled = False
+        ids = frozenset(self._pending_ids)
+        events = self._pending_events
+        self._pending_ids = set()
+        self._pending_events = []
+        self._wake_waiters()
+        for callback in list(self._change_callbacks):
+            try:
+                callback(ids)
+            except Exception:
+                log.exception("jobwidget: on_change callback %r failed", callback)
+        if events:
+            for status_callback in list(self._status_callbacks):
+                try:
+                    status_callback(events)
+                except Exception:
+                    log.exception("jobwidget: on_status callback %r failed", status_callback)
+
+    def _wake_waiters(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            loop.call_soon_threadsafe(_resolve, future)
+
+    @staticmethod
+    def _subscribe(callbacks: list[Any], callback: Any) -> Callable[[], None]:
+        callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in callbacks:
+                callbacks.remove(callback)
+
+        return unsubscribe
+
+    def on_change(self, callback: Callable[[frozenset[str]], object]) -> Callable[[], None]:
+        """Call ``callback(ids)`` with the ids of jobs changed, added or removed.
+
+        Changes are coalesced: one call per burst of frames. Runs on the I/O thread. Returns a
+        function that unsubscribes.
+        """
+        return self._subscribe(self._change_callbacks, callback)
+
+    def on_status(self, callback: Callable[[list[StatusEvent]], object]) -> Callable[[], None]:
+        """Call ``callback(events)`` with the :class:`StatusEvent` of every status transition.
+
+        Covers transitions seen through frames, re-lists and fetches; runs on the I/O thread.
+        Returns a function that unsubscribes.
+        """
+        return self._subscribe(self._status_callbacks, callback)
+
+    def on_connection(self, callback: Callable[[ConnectionInfo], object]) -> Callable[[], None]:
+        """Call ``callback(info)`` when the connection state or last error changes.
+
+        Runs on the I/O thread. Returns a function that unsubscribes.
+        """
+        return self._subscribe(self._connection_callbacks, callback)
+
+    # ------------------------------------------------------------------ locked reads
+
+    def jobs(self) -> list[protocol.Job]:
+        """A snapshot list of every mirrored job."""
+        with self.lock:
+            return self.store.jobs()
+
+    def get(self, job_id: str) -> protocol.Job | None:
+        """The mirrored job ``job_id``, or ``None``."""
+        with self.lock:
+            return self.store.get(job_id)
+
+    def view(self, **query: Any) -> View:
+        """A filtered, sorted page of the mirror; arguments as :meth:`JobStore.view`."""
+        with self.lock:
+            return self.store.view(**query)
+
+    def stats(self) -> protocol.JobStats:
+        """The six status counts of the mirror."""
+        with self.lock:
+            return self.store.stats()
+
+    @property
+    def history(self) -> History:
+        """The bounded log of applied frames (``client.history.to_dataframe()``)."""
+        return self._history
+
+    def wait_until_synced(self, timeout: float | None = 30.0) -> bool:
+        """Block until the first full list has been applied (or a fatal error); True if so."""
+        return self._synced.wait(timeout)
+
+    # ------------------------------------------------------------------ running on the I/O loop
+
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        loop = self._loop
+        if self._closed or loop is None or not loop.is_running():
+            coro.close()
+            raise JobWidgetError("the QueueClient is not running (closed or not started)")
+        return asyncio.run_coroutine_threadsafe(coro, loop)
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError(
+                "a blocking QueueClient method was called on the client's own I/O thread "
+                "(from a callback?); use the matching *_async method instead"
+            )
+        return self._submit(coro).result()
+
+    async def _call_async(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and running is self._loop:
+            return await coro
+        return await asyncio.wrap_future(self._submit(coro))
+
+    # ------------------------------------------------------------------ actions
+
+    async def _cancel(self, job_id: str) -> ActionOutcome:
+        result = await self._rest.cancel(job_id)
+        await self._refresh_after_action(job_id)
+        return ActionOutcome(job_id, True, result.message)
+
+    async def _delete(self, job_id: str) -> ActionOutcome:
+        result = await self._rest.delete(job_id)
+        with self.lock:
+            old = self.store.get(job_id)
+            removed = self.store.remove(job_id)
+        if removed:
+            self._pending_ids.add(job_id)
+            self._pending_events.append(StatusEvent(job_id, old.status if old else None, None))
+            self._schedule_dispatch()
+        return ActionOutcome(job_id, True, result.message)
+
+    async def _rerun(self, job_id: str) -> ActionOutcome:
+        result = await self._rest.rerun(job_id)
+        await self._refresh_after_action(result.new_job_id)
+        return ActionOutcome(job_id, True, result.message, result.new_job_id)
+
+    async def _refresh_after_action(self, job_id: str) -> None:
+        # The action succeeded; showing its effect at once is a nicety, so a failing fetch
+        # only leaves it to the next frame or re-list.
+        try:
+            await self._refresh_job(job_id)
+        except JobWidgetError as exc:
+            self._note_error(f"fetching job {job_id} after an action failed: {exc}")
+
+    async def _bulk(
+        self, action: Callable[[str], Awaitable[ActionOutcome]], ids: Iterable[str]
+    ) -> list[ActionOutcome]:
+        slots = asyncio.Semaphore(self.action_concurrency)
+
+        async def one(job_id: str) -> ActionOutcome:
+            async with slots:
+                try:
+                    return await action(job_id)
+                except JobWidgetError as exc:
+                    return ActionOutcome(job_id, False, _error_text(exc))
+
+        unique = list(dict.fromkeys(str(job_id) for job_id in ids))
+        return list(await asyncio.gather(*(one(job_id) for job_id in unique)))
+
+    def cancel(self, job_id: str) -> str:
+        """Cancel a job; return the server's message. Raises ActionError with its text."""
+        return self._call(self._cancel(job_id)).detail
+
+    def delete(self, job_id: str) -> str:
+        """Delete a job (it must not be running); return the server's message."""
+        return self._call(self._delete(job_id)).detail
+
+    def rerun(self, job_id: str) -> str:
+        """Copy a finished job as a new pending job; return the new job's id."""
+        outcome = self._call(self._rerun(job_id))
+        assert outcome.new_job_id is not None
+        return outcome.new_job_id
+
+    def cancel_many(self, ids: Iterable[str]) -> list[ActionOutcome]:
+        """Cancel many jobs concurrently; one :class:`ActionOutcome` per distinct id."""
+        return self._call(self._bulk(self._cancel, ids))
+
+    def delete_many(self, ids: Iterable[str]) -> list[ActionOutcome]:
+        """Delete many jobs concurrently; one :class:`ActionOutcome` per distinct id."""
+        return self._call(self._bulk(self._delete, ids))
+
+    def rerun_many(self, ids: Iterable[str]) -> list[ActionOutcome]:
+        """Rerun many jobs concurrently; ``new_job_id`` of each outcome names the copy."""
+        return self._call(self._bulk(self._rerun, ids))
+
+    async def cancel_async(self, job_id: str) -> str:
+        """Async form of :meth:`cancel`, usable from any event loop."""
+        return (await self._call_async(self._cancel(job_id))).detail
+
+    async def delete_async(self, job_id: str) -> str:
+        """Async form of :meth:`delete`, usable from any event loop."""
+        return (await self._call_async(self._delete(job_id))).detail
+
+    async def rerun_async(self, job_id: str) -> str:
+        """Async form of :meth:`rerun`, usable from any event loop."""
+        outcome = await self._call_async(self._rerun(job_id))
+        assert outcome.new_job_id is not None
+        return outcome.new_job_id
+
+    async def cancel_many_async(self, ids: Iterable[str]) -> list[ActionOutcome]:
+        """Async form of :meth:`cancel_many`."""
+        return await self._call_async(self._bulk(self._cancel, list(ids)))
+
+    async def delete_many_async(self, ids: Iterable[str]) -> list[ActionOutcome]:
+        """Async form of :meth:`delete_many`."""
+        return await self._call_async(self._bulk(self._delete, list(ids)))
+
+    async def rerun_many_async(self, ids: Iterable[str]) -> list[ActionOutcome]:
+        """Async form of :meth:`rerun_many`."""
+        return await self._call_async(self._bulk(self._rerun, list(ids)))
+
+    def logs(self, job_id: str, order: str = "asc") -> protocol.JobLogs:
+        """Fetch a job's log lines (at most 1000) from the server."""
+        return self._call(self._rest.logs(job_id, order))
+
+    async def _relist_checked(self) -> None:
+        snapshot = await self._rest.list_all()
+        self._server_stats = await self._rest.stats()
+        self._apply_snapshot(snapshot, [])
+
+    def refresh(self) -> None:
+        """Re-list every job over REST now and replace the mirror; raises on failure."""
+        self._call(self._relist_checked())
+
+    async def refresh_async(self) -> None:
+        """Async form of :meth:`refresh`."""
+        await self._call_async(self._relist_checked())
+
+    # ------------------------------------------------------------------ waits
+
+    async def _ensure_known(self, ids: list[str]) -> None:
+        with self.lock:
+            missing = [job_id for job_id in ids if job_id not in self.store]
+        unknown: list[str] = []
+        for job_id in missing:
+            try:
+                await self._refresh_job(job_id)
+            except ServerError as exc:
+                if exc.status_code != 404:
+                    raise
+                unknown.append(job_id)
+        if unknown:
+            raise KeyError(f"the server does not know these job ids: {', '.join(unknown)}")
+
+    def _wait_state(
+        self, ids: list[str], statuses: frozenset[str]
+    ) -> tuple[dict[str, protocol.Job | None], list[str]]:
+        done: dict[str, protocol.Job | None] = {}
+        pending: list[str] = []
+        with self.lock:
+            for job_id in ids:
+                job = self.store.get(job_id)
+                if job is None or job.status in statuses:
+                    done[job_id] = job
+                else:
+                    pending.append(job_id)
+        return done, pending
+
+    def _wait_error(self) -> JobWidgetError | None:
+        if self._closed:
+            return JobWidgetError("the QueueClient was closed while waiting")
+        if self._state == "error":
+            return JobWidgetError(f"the QueueClient stopped: {self._last_error}")
+        return None
+
+    @staticmethod
+    def _wait_args(
+        ids: str | Iterable[str], statuses: Iterable[str] | str
+    ) -> tuple[list[str], frozenset[str]]:
+        id_list = [ids] if isinstance(ids, str) else list(dict.fromkeys(map(str, ids)))
+        wanted = frozenset([statuses] if isinstance(statuses, str) else statuses)
+        bad = wanted - set(protocol.STATUSES)
+        if bad:
+            raise ValueError(f"unknown statuses {sorted(bad)}; use {list(protocol.STATUSES)}")
+        return id_list, wanted
+
+    def wait_for(
+        self,
+        ids: str | Iterable[str],
+        statuses: Iterable[str] | str = protocol.TERMINAL,
+        timeout: float | None = None,
+    ) -> dict[str, protocol.Job | None]:
+        """Block until every job in ``ids`` has one of ``statuses`` (terminal by default).
+
+        A job deleted meanwhile counts as done (``None`` in the result). Ids the mirror does
+        not hold yet are fetched first; ids the server does not know raise ``KeyError``.
+
+        Raises
+        ------
+        TimeoutError
+            When ``timeout`` seconds pass first; the message names the jobs still waiting.
+        """
+        id_list, wanted = self._wait_args(ids, statuses)
+        self._call(self._ensure_known(id_list))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while True:
+                done, pending = self._wait_state(id_list, wanted)
+                if not pending:
+                    return {job_id: done[job_id] for job_id in id_list}
+                error = self._wait_error()
+                if error:
+                    raise error
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(_timeout_message(pending, id_list, wanted, timeout))
+                self._changed.wait(remaining)
+
+    async def wait_for_async(
+        self,
+        ids: str | Iterable[str],
+        statuses: Iterable[str] | str = protocol.TERMINAL,
+        timeout: float | None = None,  # noqa: ASYNC109 - the same signature as wait_for
+    ) -> dict[str, protocol.Job | None]:
+        """Async form of :meth:`wait_for`: awaits on the caller's loop, never blocks it."""
+        id_list, wanted = self._wait_args(ids, statuses)
+        await self._call_async(self._ensure_known(id_list))
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            future: asyncio.Future[None] = loop.create_future()
+            with self._changed:
+                self._waiters.append((loop, future))
+            done, pending = self._wait_state(id_list, wanted)
+            if not pending:
+                return {job_id: done[job_id] for job_id in id_list}
+            error = self._wait_error()
+            if error:
+                raise error
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(_timeout_message(pending, id_list, wanted, timeout))
+            try:
+                await asyncio.wait_for(future, remaining)
+            except TimeoutError:
+                continue
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _timeout_message(
+    pending: list[str], ids: list[str], statuses: frozenset[str], timeout: float | None
+) -> str:
+    shown = ", ".join(pending[:5]) + (" …" if len(pending) > 5 else "")
+    return (
+        f"{len(pending)} of {len(ids)} jobs did not reach {sorted(statuses)} "
+        f"within {timeout} s: {shown}"
+    )

@@ -1,0 +1,255 @@
+"""QueueClient under injected faults: killed servers, dropped sockets, refused /ws, bad answers."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from jobwidget.client import QueueClient
+from jobwidget.connection import StatusEvent
+from jobwidget.protocol import TERMINAL
+from jobwidget.server import JobServer, run_in_thread
+
+from .faults import FaultProxy, fault_proxy
+from .helpers import server_jobs, wait_until
+
+MakeClient = Callable[..., QueueClient]
+QUICK = {"pages": 3, "page_delay": 0.05, "fail_rate": 0.0}
+
+
+def create(srv: JobServer, name: str = "job", **config: float) -> str:
+    return srv.create_job(name=name, job_type="crawl", config={**QUICK, **config})
+
+
+def mirror_equals_server(client: QueueClient, url: str, token: str | None = None) -> bool:
+    mirror = {job.id: job for job in client.jobs()}
+    return mirror == server_jobs(url, token)
+
+
+@pytest.fixture
+def proxy(server: JobServer) -> Iterator[FaultProxy]:
+    with fault_proxy(server.url) as p:
+        yield p
+
+
+def live(client: QueueClient) -> bool:
+    return client.connection.state == "live"
+
+
+def test_server_killed_and_restarted_on_the_same_port(
+    server: JobServer, make_client: MakeClient
+) -> None:
+    client = make_client(server.url)
+    wait_until(lambda: live(client), what="live")
+    create(server, "before")
+    server.stop()
+    wait_until(lambda: client.connection.state in ("polling", "connecting"), what="outage seen")
+    wait_until(lambda: client.connection.reconnect_attempts >= 2, what="retries")
+    assert client.connection.last_error
+    assert client.connection.next_retry_at is not None or client.connection.state == "connecting"
+    relists = client.connection.relists
+    server.start()
+    created = create(server, "after restart")
+    wait_until(lambda: live(client), what="live again")
+    wait_until(lambda: client.connection.relists > relists, what="re-list on reconnect")
+    assert client.connection.reconnect_attempts == 0
+    client.wait_for(created, timeout=20)
+    wait_until(lambda: mirror_equals_server(client, server.url), what="mirror == server")
+
+
+def test_dropped_sockets_reconnect_and_relist(server: JobServer, make_client: MakeClient) -> None:
+    client = make_client(server.url)
+    wait_until(lambda: live(client))
+    relists = client.connection.relists
+    assert server.drop_connections() >= 1
+    wait_until(lambda: client.connection.relists > relists and live(client), what="reconnect")
+    job_id = create(server)
+    client.wait_for(job_id, timeout=20)
+
+
+def test_refused_websocket_falls_back_to_polling(
+    server: JobServer, make_client: MakeClient
+) -> None:
+    server.pause_ws(True)
+    client = make_client(server.url)
+    wait_until(lambda: client.connection.state == "polling", what="polling")
+    job_id = create(server, "seen by polling")
+    wait_until(lambda: client.get(job_id) is not None, what="job via REST polling")
+    assert client.connection.server_stats is not None
+    server.pause_ws(False)
+    wait_until(lambda: live(client), what="live again")
+    polled = client.connection.relists
+    time.sleep(1.0)  # polling stops once live: only the backup re-list (1 s here) may run
+    assert client.connection.relists <= polled + 2
+
+
+def test_rest_errors_and_html_keep_the_loop_going(
+    server: JobServer, proxy: FaultProxy, make_client: MakeClient
+) -> None:
+    proxy.refuse_ws = True
+    proxy.rest_status = 500
+    client = make_client(proxy.url)
+    wait_until(lambda: "injected failure" in (client.connection.last_error or ""), what="500")
+    proxy.rest_status = None
+    proxy.rest_body = b"<html><body>502 Bad Gateway</body></html>"
+    wait_until(lambda: "bad job list body" in (client.connection.last_error or ""), what="html")
+    proxy.rest_body = None
+    job_id = create(server, "after the errors")
+    wait_until(lambda: client.get(job_id) is not None, what="recovered")
+    assert client.connection.state == "polling"
+    proxy.refuse_ws = False
+    wait_until(lambda: live(client), what="live")
+
+
+def test_slow_answers_time_out_and_recover(
+    server: JobServer, proxy: FaultProxy, make_client: MakeClient
+) -> None:
+    proxy.refuse_ws = True
+    proxy.rest_delay = 3.0
+    client = make_client(proxy.url, timeout=0.5)
+    wait_until(lambda: "no answer in time" in (client.connection.last_error or ""), what="timeout")
+    proxy.rest_delay = 0.0
+    proxy.refuse_ws = False
+    wait_until(lambda: live(client), what="live")
+    assert client.wait_until_synced(10)
+
+
+def test_garbage_frames_are_counted_and_skipped(
+    server: JobServer, proxy: FaultProxy, make_client: MakeClient
+) -> None:
+    client = make_client(proxy.url)
+    wait_until(lambda: live(client) and proxy.connected == 1, what="live through the proxy")
+    relists = client.connection.relists
+    for garbage in ["not json", "{}", '{"type": "job_status_change", "payload": {"job_id": 5}}']:
+        proxy.send(garbage)
+    proxy.send(b"\x00\x01binary")
+    proxy.send('{"type": "auth", "payload": {"cookies": "session=secret"}}')
+    proxy.send('{"type": "brand_new_type", "payload": {}}')
+    wait_until(lambda: client.connection.bad_frames == 4, what="4 bad frames")
+    assert "secret" not in repr(client.connection)
+    assert live(client)
+    job_id = create(server, "after garbage")
+    client.wait_for(job_id, timeout=20)
+    assert client.connection.relists - relists <= 3  # garbage caused no reconnect storm
+
+
+def test_oversized_frame_reconnects_and_relists(
+    server: JobServer, proxy: FaultProxy, make_client: MakeClient
+) -> None:
+    client = make_client(proxy.url, max_size=64 * 1024)
+    wait_until(lambda: live(client) and proxy.connected == 1)
+    handshakes = proxy.ws_handshakes
+    proxy.send('{"type": "log", "payload": {"message": "' + "x" * 100_000 + '"}}')
+    wait_until(lambda: proxy.ws_handshakes > handshakes and live(client), what="reconnect")
+    assert "1009" in (client.connection.last_error or "") or client.connection.relists >= 2
+
+
+def test_missing_or_wrong_token_is_fatal_without_retry_storm(make_client: MakeClient) -> None:
+    with run_in_thread(port=0, token="s3cret") as srv:
+        for token in (None, "wrong"):
+            client = make_client(srv.url, token=token)
+            wait_until(lambda c=client: c.connection.state == "error", what="auth error")
+            assert "token is missing or wrong" in (client.connection.last_error or "")
+            attempts = client.connection.reconnect_attempts
+            time.sleep(0.6)
+            assert client.connection.reconnect_attempts == attempts == 0
+            with pytest.raises(Exception, match=r"stopped|not running"):
+                client.wait_for("x", timeout=1)
+        good = make_client(srv.url, token="s3cret")
+        wait_until(lambda: live(good), what="live with the token")
+        job_id = srv.create_job(name="auth ok", config=QUICK)
+        good.wait_for(job_id, timeout=20)
+        good.cancel_many([job_id])
+
+
+def test_upstream_quirks_mode_mirror_is_true(
+    quirks_server: JobServer, make_client: MakeClient
+) -> None:
+    srv = quirks_server
+    client = make_client(srv.url)
+    wait_until(lambda: live(client))
+    ok = create(srv, "fine", pages=6)
+    failed = create(srv, "doomed", pages=30, page_delay=0.05, job_fail_rate=1.0)
+    client.wait_for([ok, failed], timeout=30)
+    job = client.get(failed)
+    assert job is not None
+    assert job.status == "failed"
+    assert job.error
+    # the failed frame carries total_urls = 0; a zero never wipes what the mirror knew
+    truth = server_jobs(srv.url)[failed]
+    wait_until(lambda: mirror_equals_server(client, srv.url), what="mirror == server")
+    assert client.get(failed) == truth
+    # upstream refuses to cancel pending jobs with a 500; the outcome carries its text
+    outcomes = client.cancel_many(["unknown-job"])
+    assert not outcomes[0].ok
+    assert outcomes[0].detail
+
+
+@pytest.mark.slow
+def test_chaos_then_quiet_mirror_equals_server(make_client: MakeClient) -> None:
+    rng = random.Random(20261204)
+    with (
+        run_in_thread(port=0, workers=6, demo=3.0, stats_interval=0.5) as srv,
+        fault_proxy(srv.url) as proxy,
+    ):
+        client = make_client(proxy.url)
+        wait_until(lambda: live(client))
+        terminal_seen: dict[str, str] = {}
+
+        def remember(events: list[StatusEvent]) -> None:
+            for event in events:
+                if event.new in TERMINAL:
+                    terminal_seen.setdefault(event.job_id, event.new)
+
+        client.on_status(remember)
+
+        def restart() -> None:
+            srv.stop()
+            time.sleep(rng.uniform(0.2, 2.0))
+            srv.start()
+
+        def flap(attr: str, value: object) -> Callable[[], None]:
+            def fault() -> None:
+                setattr(proxy, attr, value)
+                time.sleep(rng.uniform(0.5, 2.0))
+                setattr(proxy, attr, None if attr == "rest_status" else False)
+
+            return fault
+
+        faults: list[Callable[[], None]] = [
+            restart,
+            lambda: srv.drop_connections() and None,
+            proxy.drop,
+            flap("refuse_ws", True),
+            flap("rest_status", 500),
+            lambda: proxy.send("garbage {"),
+        ]
+        end = time.monotonic() + 60
+        for _ in range(10):
+            time.sleep(rng.uniform(1.0, 5.0))
+            rng.choice(faults)()
+        time.sleep(max(0.0, end - time.monotonic()))
+        # Quiet: restart without demo load and let every job finish.
+        srv.demo = None
+        srv.stop()
+        srv.start()
+        wait_until(
+            lambda: all(
+                j.status not in ("pending", "running") for j in server_jobs(srv.url).values()
+            ),
+            timeout=120,
+            what="server quiet",
+        )
+        time.sleep(client.relist_interval + 0.5)
+        wait_until(
+            lambda: mirror_equals_server(client, srv.url),
+            timeout=client.relist_interval * 2,
+            what="mirror == server within one backup interval",
+        )
+        assert live(client)
+        mirror = {job.id: job.status for job in client.jobs()}
+        for job_id, status in terminal_seen.items():
+            assert mirror.get(job_id, status) in ("completed", "failed", "cancelled")
