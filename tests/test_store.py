@@ -168,11 +168,12 @@ def test_zero_is_not_news(store: JobStore) -> None:
             pending_urls=6,
         )
     )
-    # a failed frame sends total_urls = 0: the known total stays
+    # a failed frame sends total_urls = 0: the known total stays; it fills pending_urls
+    # (protocol.md §4), so its pending_urls of 0 is news
     store.apply(change("a", "failed", 2, result_count=5, completed_urls=5, error="boom"))
     job = store.get("a")
     assert job is not None
-    assert counts(job) == (5, 1, 10, 5, 6)
+    assert counts(job) == (5, 1, 10, 5, 0)
     assert job.error == "boom"
     assert job.prog.percentage == 50.0
     assert job.status == "failed"

@@ -411,6 +411,10 @@ class JobStore:
             tot = u.total_urls or prog.total_urls
             done = u.completed_urls or prog.completed_urls
             pend = u.pending_urls or prog.pending_urls
+            # A terminal frame fills pending_urls (protocol.md §4): its 0 is news, not a gap.
+            ends = u.status in TERMINAL and old_status not in TERMINAL
+            if ends:
+                pend = u.pending_urls
             clock = (
                 floor,
                 stamp,
@@ -418,7 +422,7 @@ class JobStore:
                 stamp if u.failed_count else c_fail,
                 stamp if u.total_urls else c_tot,
                 stamp if u.completed_urls else c_done,
-                stamp if u.pending_urls else c_pend,
+                stamp if u.pending_urls or ends else c_pend,
             )
         else:
             res, c_res = _pick(u.result_count, job.result_count, ts, c_res)
