@@ -1,0 +1,175 @@
+"""End to end in a real JupyterLab: run a notebook with a server and a widget, drive the view.
+
+The tests share one JupyterLab, one page and one notebook run, and run in file order: each
+one checks a step of the story the notebook tells (see ``widget_e2e.ipynb``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, expect, sync_playwright
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS, FIRST_LOAD, NOTEBOOK, Lab
+
+DOCS = Path(__file__).parents[2] / "docs"
+XSS_NAME = "<img src=x onerror=alert(1)>"
+LONG = 60_000  # ms
+
+
+@pytest.fixture(scope="module")
+def page(lab: Lab) -> Iterator[Page]:
+    """The notebook open in headless Chromium, "Run All Cells" started, the widget shown."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        pg = context.new_page()
+        pg.on("dialog", lambda dialog: (lab.dialogs.append(dialog.message), dialog.dismiss()))
+        pg.goto(f"{lab.url}/lab/tree/{NOTEBOOK.name}")
+        expect(pg.locator(".jp-Notebook")).to_be_visible(timeout=FIRST_LOAD)
+        # Wait for the kernel before running, or the cells queue up behind its start.
+        expect(pg.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=FIRST_LOAD)
+        pg.get_by_role("menuitem", name="Run", exact=True).click()
+        pg.get_by_text("Run All Cells", exact=True).click()
+        expect(pg.locator(".jobwidget")).to_be_visible(timeout=FIRST_LOAD)
+        yield pg
+        context.close()
+        browser.close()
+
+
+def _widget(page: Page) -> Locator:
+    return page.locator(".jobwidget").first
+
+
+def _row(page: Page, name: str) -> Locator:
+    return _widget(page).locator("tr.jw-row").filter(has=page.locator(".jw-name", has_text=name))
+
+
+def _count(page: Page, status: str) -> Locator:
+    return _widget(page).locator(f'.jw-counter[data-status="{status}"] .jw-count')
+
+
+def _prompt(page: Page, cell: int) -> Locator:
+    return page.locator(".jp-Notebook .jp-Cell").nth(cell).locator(".jp-InputArea-prompt")
+
+
+def _server_status(lab: Lab, job_id: str) -> str | None:
+    response = httpx.get(f"{lab.job_server_url}/api/jobs/{job_id}", timeout=10)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    status: str = response.json()["status"]
+    return status
+
+
+def test_rows_and_counters(page: Page) -> None:
+    widget = _widget(page)
+    for name in ("batch 0", "batch 5", "flaky crawl"):
+        expect(_row(page, name)).to_have_count(1, timeout=LONG)
+    expect(_row(page, "flaky crawl").locator(".jw-status")).to_have_attribute(
+        "data-status", "failed", timeout=LONG
+    )
+    expect(_count(page, "failed")).to_have_text("1", timeout=LONG)
+    # The sleeper job of the next cell may already be there: 8 or 9 jobs.
+    expect(_count(page, "total")).to_have_text(re.compile(r"^[89]$"), timeout=LONG)
+    expect(widget.locator(".jw-conn")).to_have_attribute("data-state", "live")
+
+
+def test_hostile_name_is_text(page: Page, lab: Lab) -> None:
+    row = _row(page, XSS_NAME)
+    expect(row).to_have_count(1)
+    expect(row.locator(".jw-name")).to_have_text(XSS_NAME)
+    assert _widget(page).locator("img").count() == 0
+    assert lab.dialogs == []
+
+
+def test_live_change_while_a_cell_sleeps(page: Page) -> None:
+    sleeper = _row(page, "sleeper")
+    expect(sleeper.locator(".jw-status")).to_have_attribute(
+        "data-status", "completed", timeout=LONG
+    )
+    # The cell that created it sleeps 20 s; its job took ~2 s: the cell is still running.
+    expect(_prompt(page, 2)).to_contain_text("*")
+
+
+def test_outage_shows_reconnecting_then_live(page: Page) -> None:
+    conn = _widget(page).locator(".jw-conn")
+    expect(conn).not_to_have_attribute("data-state", "live", timeout=LONG)
+    expect(conn).to_have_attribute("data-state", "live", timeout=LONG)
+    expect(page.locator(".jp-OutputArea-output", has_text="ALL CELLS DONE")).to_be_visible(
+        timeout=LONG
+    )
+    expect(_row(page, "Confluence docs").locator(".jw-status")).to_have_attribute(
+        "data-status", "running", timeout=LONG
+    )
+
+
+def test_screenshots_light_and_dark(page: Page) -> None:
+    DOCS.mkdir(exist_ok=True)
+    widget = _widget(page)
+    page.add_style_tag(content=".Toastify { display: none !important; }")  # the news toast
+    page.evaluate("window.jupyterapp.commands.execute('application:toggle-left-area')")
+    expect(_row(page, "GitHub issues").locator(".jw-status")).to_have_attribute(
+        "data-status", "running", timeout=LONG
+    )
+    widget.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)  # let progress bars move a little
+    widget.screenshot(path=str(DOCS / "screenshot-light.png"))
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false", timeout=LONG)
+    page.wait_for_timeout(800)
+    widget.screenshot(path=str(DOCS / "screenshot-dark.png"))
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true", timeout=LONG)
+    assert (DOCS / "screenshot-dark.png").stat().st_size > 10_000
+
+
+def test_cancel_a_running_job_from_its_button(page: Page, lab: Lab) -> None:
+    row = _row(page, "Confluence docs")
+    job_id = row.get_attribute("data-id")
+    assert job_id
+    row.locator('button[data-action="cancel"]').click()
+    row.locator("button.jw-confirm-yes").click()
+    expect(row.locator(".jw-status")).to_have_attribute("data-status", "cancelled", timeout=LONG)
+    assert _server_status(lab, job_id) == "cancelled"
+
+
+def test_filter_by_status(page: Page) -> None:
+    widget = _widget(page)
+    widget.locator('.jw-counter[data-status="completed"]').click()
+    rows = widget.locator("tr.jw-row")
+    expect(rows).to_have_count(8, timeout=LONG)  # 6 batch, the xss one, the sleeper
+    statuses = widget.locator("tr.jw-row .jw-status")
+    for i in range(statuses.count()):
+        expect(statuses.nth(i)).to_have_attribute("data-status", "completed")
+    expect(widget.locator(".jw-chip[data-field=status]")).to_contain_text("completed")
+
+
+def test_shift_click_range_and_batch_delete(page: Page, lab: Lab) -> None:
+    widget = _widget(page)
+    rows = widget.locator("tr.jw-row")
+    ids = [rows.nth(i).get_attribute("data-id") for i in range(4)]
+    assert all(ids)
+    rows.nth(0).locator("input.jw-select").click()
+    rows.nth(3).locator("input.jw-select").click(modifiers=["Shift"])
+    for i in range(4):
+        expect(rows.nth(i).locator("input.jw-select")).to_be_checked()
+    expect(rows.nth(4).locator("input.jw-select")).not_to_be_checked()
+    batch = widget.locator(".jw-batch")
+    expect(batch).to_contain_text("4")
+    batch.locator('button[data-batch="delete"]').click()
+    batch.locator("button.jw-confirm-yes").click()
+    expect(rows).to_have_count(4, timeout=LONG)
+    for job_id in ids:
+        expect(widget.locator(f'tr.jw-row[data-id="{job_id}"]')).to_have_count(0)
+        assert _server_status(lab, str(job_id)) is None
+    expect(widget.locator(".jw-toast", has_text="4 deleted")).to_be_visible(timeout=LONG)
+    expect(_count(page, "completed")).to_have_text("4", timeout=LONG)
