@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import multiprocessing
-import socket
 import statistics
 import sys
 import time
@@ -25,6 +23,7 @@ import comm
 import traitlets as t
 from comm.base_comm import BaseComm
 
+from _synthetic import synthetic_server
 from jobwidget._rows import job_row
 from jobwidget.protocol import Job, JobStatusChange, Progress
 from jobwidget.widget import JobQueueWidget
@@ -121,104 +120,10 @@ def one_update(n: int, rounds: int = 30) -> dict[str, float]:
     }
 
 
-# ------------------------------------------------------------------------- the storm server
-
-
-def _storm_server(port: int, jobs: int, rate: int, seconds: float) -> None:
-    """Serve /api/jobs, /api/jobs/stats and a /ws that sends ``rate`` frames/s (own process)."""
-    import asyncio
-
-    import uvicorn
-    from starlette.applications import Starlette
-    from starlette.responses import Response
-    from starlette.routing import Route, WebSocketRoute
-    from starlette.websockets import WebSocket
-
-    now = _dt.datetime.now(_dt.UTC)
-    listing = {
-        "jobs": [
-            {
-                "id": f"storm-{i:06d}",
-                "name": f"storm {i}",
-                "status": "running",
-                "source_type": "github",
-                "entity_type": "repos",
-                "created_at": (now - _dt.timedelta(seconds=i)).isoformat(),
-            }
-            for i in range(jobs)
-        ],
-        "total_count": jobs,
-        "limit": 0,
-        "offset": 0,
-    }
-    body = json.dumps(listing).encode() + b"\n"
-    stats = {"total_jobs": jobs, "running_jobs": jobs}
-
-    async def list_jobs(request: Any) -> Response:
-        return Response(body, media_type="application/json")
-
-    async def job_stats(request: Any) -> Response:
-        return Response(json.dumps(stats) + "\n", media_type="application/json")
-
-    async def ws(socket_: WebSocket) -> None:
-        await socket_.accept()
-        await asyncio.sleep(1.0)  # let the client's first list land
-        burst = max(1, rate // 100)
-        sent = 0
-        start = time.monotonic()
-        while time.monotonic() - start < seconds:
-            for _ in range(burst):
-                sent += 1
-                payload = {
-                    "job_id": f"storm-{sent % jobs:06d}",
-                    "status": "running",
-                    "source_type": "github",
-                    "entity_type": "repos",
-                    "result_count": sent,
-                    "failed_count": 0,
-                    "total_urls": sent + 10,
-                    "completed_urls": sent,
-                    "pending_urls": 10,
-                    "timestamp": _dt.datetime.now(_dt.UTC).isoformat(),
-                }
-                await socket_.send_text(
-                    json.dumps({"type": "job_status_change", "payload": payload})
-                )
-            lag = start + sent / rate - time.monotonic()
-            await asyncio.sleep(max(0.0, lag))
-        print(f"STORM_SENT {sent} {time.monotonic() - start:.2f}", flush=True)
-        await asyncio.sleep(3600)
-
-    app = Starlette(
-        routes=[
-            Route("/api/jobs", list_jobs),
-            Route("/api/jobs/stats", job_stats),
-            WebSocketRoute("/ws", ws),
-        ]
-    )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
-
-
 def storm() -> dict[str, float]:
     """Frames/s received and comm messages/s sent by a widget under a frame storm."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = multiprocessing.get_context("spawn").Process(
-        target=_storm_server, args=(port, STORM_JOBS, STORM_RATE, STORM_SECONDS), daemon=True
-    )
-    proc.start()
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        w = JobQueueWidget(f"http://127.0.0.1:{port}", relist_interval=3600)
+    with synthetic_server(jobs=STORM_JOBS, rate=STORM_RATE, seconds=STORM_SECONDS) as url:
+        w = JobQueueWidget(url, relist_interval=3600)
         changes = 0
 
         def count(ids: frozenset[str]) -> None:
@@ -249,9 +154,6 @@ def storm() -> dict[str, float]:
             "max_msgs_in_a_second": max(per_second.values(), default=0),
             "kb_per_msg": statistics.mean(size for _, size in msgs) / 1024 if msgs else 0.0,
         }
-    finally:
-        proc.kill()
-        proc.join(5)
 
 
 def main() -> int:
