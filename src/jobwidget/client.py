@@ -568,7 +568,8 @@ class QueueClient:
             self._changed.notify_all()
             waiters, self._waiters = self._waiters, []
         for loop, future in waiters:
-            loop.call_soon_threadsafe(_resolve, future)
+            with contextlib.suppress(RuntimeError):  # that waiter's loop is closed: nobody waits
+                loop.call_soon_threadsafe(_resolve, future)
 
     @staticmethod
     def _subscribe(callbacks: list[Any], callback: Any) -> Callable[[], None]:

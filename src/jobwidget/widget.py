@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import anywidget
+import pandas as pd
 import traitlets as t
 
+from ._events import JobCallback, on_status
 from ._flusher import Flusher
+from ._progress import wait_with_progress
 from ._rows import connection_state, job_row, stats_state
+from ._snapshot import Snapshot, snapshot_html
 from .client import ActionOutcome, QueueClient
 from .errors import JobWidgetError
-from .protocol import STATUSES, Job, JobStats
+from .frame import FilterValue, jobs_to_dataframe, to_dataframe
+from .protocol import STATUSES, TERMINAL, Job, JobStats
 from .store import SORT_KEYS
 
-__all__ = ["JobQueueWidget"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from .plot import PlotKind
+
+__all__ = ["JobQueueWidget", "outcomes_frame"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +49,8 @@ _CONNECTING: Final[dict[str, Any]] = {
     "retry_in": None,
     "reconnect_attempts": 0,
 }
+_SNAPSHOT_ROWS: Final = 10
+_HTML: Final = "text/html"
 _ActionFn = Callable[[QueueClient, list[str]], list[ActionOutcome]]
 _ACTION_FNS: Final[dict[str, _ActionFn]] = {
     "cancel": QueueClient.cancel_many,
@@ -65,16 +78,48 @@ def _as_ids(ids: str | Iterable[Any]) -> list[str]:
     return list(dict.fromkeys(str(job_id) for job_id in ids))
 
 
+def outcomes_frame(outcomes: Sequence[ActionOutcome]) -> pd.DataFrame:
+    """Return bulk-action outcomes as a DataFrame: ``job_id``, ``ok``, ``detail``, ``new_job_id``.
+
+    ``job_id``, ``detail`` and ``new_job_id`` are ``string`` (``new_job_id`` is NA unless a
+    rerun made a copy); ``ok`` is ``bool``.
+    """
+    return pd.DataFrame(
+        {
+            "job_id": pd.array([o.job_id for o in outcomes], dtype="string"),
+            "ok": pd.array([o.ok for o in outcomes], dtype=bool),
+            "detail": pd.array([o.detail for o in outcomes], dtype="string"),
+            "new_job_id": pd.array([o.new_job_id for o in outcomes], dtype="string"),
+        }
+    )
+
+
+class _Ids(t.List):  # type: ignore[type-arg]
+    """A list of job ids that also accepts one id or any iterable of ids (e.g. a Series)."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        if isinstance(value, str) or (isinstance(value, Iterable) and not isinstance(value, list)):
+            value = _as_ids(value)
+        return super().validate(obj, value)
+
+
 def _sans_retry(connection: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in connection.items() if key != "retry_in"}
 
 
-def _shutdown(flusher: Flusher, client: QueueClient, unsubscribe: list[Callable[[], None]]) -> None:
-    """Stop everything a widget started; runs on close, on garbage collection or at exit."""
+def _shutdown(
+    flusher: Flusher, client: QueueClient | None, unsubscribe: list[Callable[[], None]]
+) -> None:
+    """Stop everything a widget started; runs on close, on garbage collection or at exit.
+
+    ``client`` is ``None`` when the widget shares a client it does not own.
+    """
     for undo in unsubscribe:
         undo()
+    unsubscribe.clear()
     flusher.stop()
-    client.close()
+    if client is not None:
+        client.close()
 
 
 class JobQueueWidget(anywidget.AnyWidget):
@@ -88,8 +133,11 @@ class JobQueueWidget(anywidget.AnyWidget):
 
     Parameters
     ----------
-    url : str
+    url : str, optional
         Base URL of the job server, e.g. ``"http://127.0.0.1:8765"``.
+    client : QueueClient, optional
+        Instead of ``url``: share this running client (and its mirror) with other widgets, e.g.
+        a second view filtered differently. The widget never closes a client it was given.
     page_size : int
         Rows per page (the view offers 10, 25, 50, 100 and 250).
     filters : dict, optional
@@ -98,7 +146,7 @@ class JobQueueWidget(anywidget.AnyWidget):
         Initial ``{"by": "created_at", "descending": True}``.
     **client_options
         Passed to :class:`~jobwidget.client.QueueClient` (``token``, ``headers``, ``verify``,
-        ``max_jobs``, ``backoff``, ``poll_interval``, ...).
+        ``max_jobs``, ``backoff``, ``poll_interval``, ...); only with ``url``.
 
     Attributes
     ----------
@@ -117,7 +165,10 @@ class JobQueueWidget(anywidget.AnyWidget):
     truncated : int
         Jobs evicted by the mirror's ``max_jobs`` bound (read-only).
     filters, sort, page, page_size, selected_ids
-        Set by the view and by code alike.
+        Set by the view and by code alike. ``selected_ids`` also takes one id or any
+        iterable of ids (``w.selected_ids = df.id``).
+    df, history, selected : pandas.DataFrame
+        The jobs, the frame history and the selected jobs, fresh on every access.
 
     Notes
     -----
@@ -125,13 +176,18 @@ class JobQueueWidget(anywidget.AnyWidget):
     kernel's shell thread, so updates reach the browser while a cell is busy (sending a comm
     message from another thread is safe on ipykernel 6.29 and 7). Commands from the view run
     their HTTP calls on a short-lived worker thread and answer when done, so a click never
-    blocks the kernel.
+    blocks the kernel. Callbacks registered with :meth:`on` run on the client's I/O thread.
+
+    **Saved notebooks.** Besides the widget view, the widget's display carries a static
+    ``text/html`` snapshot (counts, the first rows, when it was captured). Where the live view
+    cannot render (nbconvert, a notebook viewer) that snapshot is shown instead.
 
     Examples
     --------
     >>> w = JobQueueWidget("http://127.0.0.1:8765")  # doctest: +SKIP
     >>> w.filters = {"status": ["failed"], "source": [], "entity": []}  # doctest: +SKIP
-    >>> w.rerun(job["id"] for job in w.jobs)  # doctest: +SKIP
+    >>> df = w.df  # doctest: +SKIP
+    >>> w.rerun(df.query("status == 'failed'").id)  # doctest: +SKIP
     """
 
     jobs = t.List(t.Dict(), read_only=True, help="The visible page's rows.").tag(sync=True)
@@ -149,17 +205,28 @@ class JobQueueWidget(anywidget.AnyWidget):
     sort = t.Dict(help='{"by": column, "descending": bool}.').tag(sync=True)
     page = t.Int(0, min=0, help="0-based page number.").tag(sync=True)
     page_size = t.Int(50, min=1, max=_MAX_PAGE_SIZE, help="Rows per page.").tag(sync=True)
-    selected_ids = t.List(t.Unicode(), help="Ids of the selected jobs.").tag(sync=True)
+    selected_ids = _Ids(t.Unicode(), help="Ids of the selected jobs.").tag(sync=True)
+
+    #: Seconds a display waits for the first full list, so that its snapshot is not empty.
+    snapshot_wait: float = 2.0
 
     def __init__(
         self,
-        url: str,
+        url: str | None = None,
         *,
+        client: QueueClient | None = None,
         page_size: int = 50,
         filters: dict[str, Any] | None = None,
         sort: dict[str, Any] | None = None,
         **client_options: Any,
     ) -> None:
+        if (url is None) == (client is None):
+            raise TypeError("JobQueueWidget takes either a server url or a client=, not both")
+        if client is not None and client_options:
+            raise TypeError(
+                f"client options {sorted(client_options)} need a url; "
+                "the given client was configured when it was made"
+            )
         self._esm, self._css = _bundle()
         # The flusher writes traits while the shell thread may apply the view's changes:
         # this lock serialises every trait notification and each whole flush.
@@ -172,15 +239,20 @@ class JobQueueWidget(anywidget.AnyWidget):
             filters=filters or {},
             sort=sort or {},
         )
-        self._client = QueueClient(url, **client_options)
+        owned = client is None
+        if client is None:
+            assert url is not None
+            client = QueueClient(url, **client_options)
+        self._client = client
         self._flusher = Flusher(self._flush, name=f"jobwidget-flusher {self._client.url}")
         wake = self._flusher.wake
-        unsubscribe = [
+        # Everything to undo on close; `on()` adds its subscriptions here too.
+        self._unsubscribe = [
             self._client.on_change(lambda _ids: wake()),
             self._client.on_connection(lambda _info: wake()),
         ]
         self._finalizer = weakref.finalize(
-            self, _shutdown, self._flusher, self._client, unsubscribe
+            self, _shutdown, self._flusher, client if owned else None, self._unsubscribe
         )
         self._closed = False
         self.on_msg(self._on_command)
@@ -195,23 +267,172 @@ class JobQueueWidget(anywidget.AnyWidget):
         """The :class:`~jobwidget.client.QueueClient` that keeps this widget's mirror."""
         return self._client
 
-    def cancel(self, ids: str | Iterable[Any]) -> list[ActionOutcome]:
+    @property
+    def df(self) -> pd.DataFrame:
+        """Every job of the mirror as a DataFrame (see :func:`jobwidget.frame.to_dataframe`)."""
+        return to_dataframe(self)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """The client's bounded log of applied frames as a DataFrame.
+
+        One row per frame (default: the last 100 000): ``received_at``, ``job_id``, the
+        statuses before and after, counts and ``latency``; see
+        :meth:`jobwidget.frame.History.to_dataframe`.
+        """
+        return self._client.history.to_dataframe()
+
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected jobs (:attr:`selected_ids` still in the mirror) as a DataFrame."""
+        with self._client.lock:
+            store = self._client.store
+            jobs = [job for job_id in self.selected_ids if (job := store.get(job_id)) is not None]
+        return jobs_to_dataframe(jobs)
+
+    def to_dataframe(
+        self,
+        *,
+        filtered: bool = False,
+        status: FilterValue = None,
+        source: FilterValue = None,
+        entity: FilterValue = None,
+    ) -> pd.DataFrame:
+        """The jobs as a DataFrame; ``filtered=True``: exactly those the view's filters match.
+
+        Same as ``jobwidget.frame.to_dataframe(widget, ...)``: every page, not only the
+        visible one; explicit ``status``/``source``/``entity`` replace the view's filter.
+        """
+        return to_dataframe(self, filtered=filtered, status=status, source=source, entity=entity)
+
+    def cancel(self, ids: str | Iterable[Any]) -> pd.DataFrame:
         """Cancel one job or many (any iterable of ids, e.g. a pandas Series).
 
         Returns
         -------
-        list of ActionOutcome
-            One per distinct id: ``ok`` and the server's message or error text.
+        pandas.DataFrame
+            One row per distinct id: ``job_id``, ``ok``, ``detail`` (the server's message or
+            error text) and ``new_job_id`` (NA); see :func:`outcomes_frame`.
         """
-        return self._run_action("cancel", _as_ids(ids))
+        return outcomes_frame(self._run_action("cancel", _as_ids(ids)))
 
-    def delete(self, ids: str | Iterable[Any]) -> list[ActionOutcome]:
-        """Delete one job or many (they must not be running); one ActionOutcome per id."""
-        return self._run_action("delete", _as_ids(ids))
+    def delete(self, ids: str | Iterable[Any]) -> pd.DataFrame:
+        """Delete one job or many (they must not be running); one result row per id."""
+        return outcomes_frame(self._run_action("delete", _as_ids(ids)))
 
-    def rerun(self, ids: str | Iterable[Any]) -> list[ActionOutcome]:
-        """Rerun one finished job or many; each outcome's ``new_job_id`` names the copy."""
-        return self._run_action("rerun", _as_ids(ids))
+    def rerun(self, ids: str | Iterable[Any]) -> pd.DataFrame:
+        """Rerun one finished job or many; each result row's ``new_job_id`` names the copy."""
+        return outcomes_frame(self._run_action("rerun", _as_ids(ids)))
+
+    def on(
+        self,
+        statuses: str | Iterable[str],
+        fn: JobCallback,
+        *,
+        source: str | Iterable[str] | None = None,
+        entity: str | Iterable[str] | None = None,
+    ) -> Callable[[], None]:
+        """Call ``fn(job)`` whenever a job enters one of ``statuses``.
+
+        Parameters
+        ----------
+        statuses : str or iterable of str
+            E.g. ``"failed"`` or ``["completed", "failed"]``.
+        fn : callable
+            ``fn(job)``, or ``fn(job, event)`` to also get the
+            :class:`~jobwidget.connection.StatusEvent` with the old status. It runs on the
+            client's I/O thread: keep it short and do not block or call the blocking actions
+            (``widget.rerun`` ...) in it; an exception it raises is logged.
+        source, entity : str or iterable of str, optional
+            Only jobs of these source / entity types.
+
+        Returns
+        -------
+        callable
+            Call it to unsubscribe (closing the widget unsubscribes too).
+
+        Examples
+        --------
+        >>> failures = []  # doctest: +SKIP
+        >>> stop = w.on("failed", failures.append, source="jira")  # doctest: +SKIP
+        """
+        if self._closed:
+            raise JobWidgetError("this widget is closed; create a new one to watch the queue")
+        undo = on_status(self._client, statuses, fn, source=source, entity=entity)
+        self._unsubscribe.append(undo)
+        return undo
+
+    async def wait_for(
+        self,
+        ids: str | Iterable[Any],
+        statuses: str | Iterable[str] = TERMINAL,
+        timeout: float | None = None,  # noqa: ASYNC109 - the same signature as wait()
+    ) -> dict[str, Job | None]:
+        """Wait until every job in ``ids`` has one of ``statuses``, without blocking the kernel.
+
+        ``await widget.wait_for(ids)`` in a cell keeps the kernel (and every widget) responsive.
+        Returns ``{id: job}`` (``None`` for a job deleted meanwhile); raises ``TimeoutError``
+        after ``timeout`` seconds and ``KeyError`` for ids the server does not know.
+        """
+        return await self._client.wait_for_async(_as_ids(ids), statuses, timeout)
+
+    def wait(
+        self,
+        ids: str | Iterable[Any],
+        statuses: str | Iterable[str] = TERMINAL,
+        timeout: float | None = None,
+        progress: bool = True,
+    ) -> dict[str, Job | None]:
+        """Block until every job in ``ids`` has one of ``statuses``, with a progress bar.
+
+        The bar is ``tqdm.auto`` (a widget in Jupyter) when tqdm is installed. Only the calling
+        thread waits; the client's I/O thread keeps the mirror and every view live, so this
+        cannot deadlock. It must not be called from an :meth:`on` callback (``RuntimeError``).
+
+        Returns
+        -------
+        dict
+            ``{id: job}``; ``None`` for a job deleted meanwhile.
+
+        Raises
+        ------
+        TimeoutError
+            After ``timeout`` seconds; the message names the jobs still waiting.
+        KeyError
+            For ids the server does not know.
+        """
+        return wait_with_progress(
+            self._client, ids, statuses, timeout, progress=progress, desc="jobs done"
+        )
+
+    def plot(self, kind: PlotKind = "status", *, ax: Axes | None = None, **options: Any) -> Axes:
+        """Draw a chart of the queue with matplotlib (``pip install 'jobwidget[plot]'``).
+
+        Parameters
+        ----------
+        kind : {"status", "throughput", "durations"}
+            Jobs by status over time, jobs finished per time bin (from :attr:`history`), or a
+            histogram of durations; see :func:`jobwidget.plot.plot`.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure when omitted.
+        **options
+            ``freq`` for ``"throughput"``, ``bins`` for ``"durations"``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from .plot import plot
+
+        return plot(self, kind, ax=ax, **options)
+
+    def snapshot(self, rows: int = _SNAPSHOT_ROWS) -> Snapshot:
+        """A static HTML snapshot of the view now: counts, the first ``rows`` rows, the time.
+
+        Display it (e.g. as a notebook's last cell) to keep the queue's state in the saved
+        notebook.
+        """
+        return Snapshot(self._snapshot_html(rows))
 
     def refresh(self) -> None:
         """Re-list every job from the server now (raises when the server cannot be reached)."""
@@ -223,6 +444,45 @@ class JobQueueWidget(anywidget.AnyWidget):
             self._closed = True
             self._finalizer()
         super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget view plus a ``text/html`` snapshot for front ends that cannot render it."""
+        snapshot: dict[str, str] = {}
+        if not self._closed:
+            try:  # first: it waits briefly for the first list, which the text repr then shows
+                snapshot[_HTML] = self._snapshot_html(_SNAPSHOT_ROWS)
+            except Exception:  # a display must never fail for the sake of its fallback
+                log.exception("jobwidget: could not build the widget's HTML snapshot")
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        return {**data, **snapshot}, metadata
+
+    def _snapshot_html(self, rows: int) -> str:
+        client = self._client
+        if client.connection.state != "closed":
+            client.wait_until_synced(self.snapshot_wait)
+        filters, sort = self.filters, self.sort
+        view = client.view(
+            status=filters["status"],
+            source=filters["source"],
+            entity=filters["entity"],
+            sort=sort["by"],
+            descending=sort["descending"],
+            limit=rows,
+        )
+        info = client.connection
+        return snapshot_html(
+            url=client.url,
+            state=info.state,
+            counts=stats_state(client.stats(), None),
+            rows=[job_row(job) for job in view.jobs],
+            matching=view.total,
+            filters=filters,
+            captured_at=_dt.datetime.now(_dt.UTC),
+            last_error=info.last_error,
+        )
 
     def __repr__(self) -> str:
         client = getattr(self, "_client", None)
