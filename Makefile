@@ -11,7 +11,7 @@ PORT ?= 8765
 LAB_PORT ?= 8888
 DEMO_RATE ?= 1.0
 
-.PHONY: all demo test lint types js js-test py-test browser-test notebooks bench system-deps clean
+.PHONY: all demo test lint types js js-test py-test screenshots bench system-deps clean
 
 all: test
 
@@ -48,8 +48,13 @@ types: $(STAMP) $(JS_STAMP)
 js-test: $(JS_STAMP)
 	cd js && npm test --silent
 
+# JOBWIDGET_REQUIRE_ALL turns "bundle or Chromium missing" skips into failures: here nothing skips.
 py-test: $(STAMP) $(BUNDLE) system-deps
-	$(BIN)/pytest
+	JOBWIDGET_REQUIRE_ALL=1 $(BIN)/pytest
+
+# Refresh the README's screenshots (light and dark) from the browser tests.
+screenshots: $(STAMP) $(BUNDLE) system-deps
+	JOBWIDGET_REQUIRE_ALL=1 JOBWIDGET_SCREENSHOTS=$(CURDIR)/docs $(BIN)/pytest -m browser -k screenshots
 
 test: lint types js-test py-test
 
@@ -57,7 +62,7 @@ bench: $(STAMP) $(BUNDLE)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 demo: $(STAMP) $(BUNDLE)
-	$(BIN)/python -m jobwidget.demo --host $(HOST) --port $(PORT) --lab-port $(LAB_PORT) --rate $(DEMO_RATE)
+	$(BIN)/jobwidget demo --host $(HOST) --port $(PORT) --lab-port $(LAB_PORT) --rate $(DEMO_RATE)
 
 clean:
 	rm -rf $(VENV) js/node_modules src/jobwidget/static .mypy_cache .ruff_cache .pytest_cache

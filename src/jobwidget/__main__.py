@@ -1,4 +1,4 @@
-"""Command line of jobwidget: ``jobwidget serve ...`` or ``python -m jobwidget serve ...``."""
+"""Command line of jobwidget: ``jobwidget serve|demo ...`` or ``python -m jobwidget ...``."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", dest="command", required=True)
     try:
         from .server.cli import add_serve_parser
+        from .server.lab import add_demo_parser
     except ImportError as exc:  # the optional `server` extra is missing
-        missing = subparsers.add_parser("serve", help="run the reference job server")
-        missing.set_defaults(handler=None, missing=str(exc))
+        for name in ("serve", "demo"):
+            missing = subparsers.add_parser(name, help=f"{name} (needs jobwidget[server])")
+            missing.set_defaults(handler=None, missing=str(exc))
     else:
         add_serve_parser(subparsers)
+        add_demo_parser(subparsers)
     return parser
 
 

@@ -9,12 +9,13 @@ import signal
 import threading
 from types import FrameType
 
-__all__ = ["add_serve_parser", "serve"]
+__all__ = ["add_serve_parser", "positive_rate", "serve"]
 
 logger = logging.getLogger(__name__)
 
 
-def _rate(text: str) -> float:
+def positive_rate(text: str) -> float:
+    """argparse type: a float > 0 (jobs per second)."""
     value = float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError("the demo rate must be > 0 jobs per second")
@@ -47,7 +48,11 @@ def add_serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     )
     parser.add_argument("--workers", type=_workers, default=4, help="jobs running at once")
     parser.add_argument(
-        "--demo", type=_rate, default=None, metavar="RATE", help="create RATE demo jobs per second"
+        "--demo",
+        type=positive_rate,
+        default=None,
+        metavar="RATE",
+        help="create RATE demo jobs per second",
     )
     parser.add_argument(
         "--quirks", choices=["upstream"], default=None, help="behave like the upstream Go server"
