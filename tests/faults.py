@@ -51,8 +51,7 @@ class FaultProxy:
     def connected(self) -> int:
         return len(self._sockets)
 
-    def _app(self) -> Starlette:
-        http = httpx.AsyncClient(base_url=self.upstream, timeout=30)
+    def _app(self, http: httpx.AsyncClient) -> Starlette:
 
         async def rest(request: Request) -> Response:
             if self.rest_delay:
@@ -167,14 +166,24 @@ class FaultProxy:
         self._run_on_loop(close_all())
 
     def start(self) -> FaultProxy:
+        http = httpx.AsyncClient(base_url=self.upstream, timeout=30)
         config = uvicorn.Config(
-            self._app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+            self._app(http), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
         )
         self._server = server = uvicorn.Server(config)
 
+        async def serve() -> None:
+            try:
+                await server.serve()
+            finally:
+                await http.aclose()
+
         def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(server.serve())
+            self._loop = loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(serve())
+            finally:
+                loop.close()
 
         self._thread = threading.Thread(target=run, name="fault-proxy", daemon=True)
         self._thread.start()

@@ -43,6 +43,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         reason = "Chromium is missing (apt-get install -y chromium)"
     elif not widget_module._ESM.is_file():
         reason = "the JS bundle is not built (make js)"
+    if reason and os.environ.get("JOBWIDGET_REQUIRE_ALL"):
+        raise pytest.UsageError(f"browser tests cannot run: {reason}")
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.browser)
