@@ -807,6 +807,25 @@ class QueueClient:
                     pending.append(job_id)
         return done, pending
 
+    def _wait_step(
+        self,
+        ids: list[str],
+        statuses: frozenset[str],
+        remaining: float | None,
+        timeout: float | None,
+    ) -> dict[str, protocol.Job | None] | None:
+        """One check of a wait: the result when done, ``None`` to go on waiting; raises when
+        the client stopped or the time is up."""
+        done, pending = self._wait_state(ids, statuses)
+        if not pending:
+            return {job_id: done[job_id] for job_id in ids}
+        error = self._wait_error()
+        if error:
+            raise error
+        if remaining is not None and remaining <= 0:
+            raise TimeoutError(_timeout_message(pending, ids, statuses, timeout))
+        return None
+
     def _wait_error(self) -> JobWidgetError | None:
         if self._closed:
             return JobWidgetError("the QueueClient was closed while waiting")
@@ -846,15 +865,10 @@ class QueueClient:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
             while True:
-                done, pending = self._wait_state(id_list, wanted)
-                if not pending:
-                    return {job_id: done[job_id] for job_id in id_list}
-                error = self._wait_error()
-                if error:
-                    raise error
                 remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError(_timeout_message(pending, id_list, wanted, timeout))
+                result = self._wait_step(id_list, wanted, remaining, timeout)
+                if result is not None:
+                    return result
                 self._changed.wait(remaining)
 
     async def wait_for_async(
@@ -872,15 +886,10 @@ class QueueClient:
             future: asyncio.Future[None] = loop.create_future()
             with self._changed:
                 self._waiters.append((loop, future))
-            done, pending = self._wait_state(id_list, wanted)
-            if not pending:
-                return {job_id: done[job_id] for job_id in id_list}
-            error = self._wait_error()
-            if error:
-                raise error
             remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError(_timeout_message(pending, id_list, wanted, timeout))
+            result = self._wait_step(id_list, wanted, remaining, timeout)
+            if result is not None:
+                return result
             try:
                 await asyncio.wait_for(future, remaining)
             except TimeoutError:

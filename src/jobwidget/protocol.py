@@ -16,7 +16,8 @@ the upstream server (``protocol.md``) are normalised on the way in:
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Final, Literal, TypeAlias
+from collections.abc import Callable
+from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -401,62 +402,30 @@ def decode_frame(data: str | bytes | bytearray | memoryview) -> Frame:
     return Frame(kind, payload, env.seq)
 
 
-def _rest_decoder(kind: type[Any], what: str) -> Any:
+_T = TypeVar("_T")
+
+
+def _rest_decoder(kind: type[_T], what: str, endpoint: str) -> Callable[[bytes | str], _T]:
     decoder = msgspec.json.Decoder(kind)
 
-    def decode(body: bytes | str) -> Any:
+    def decode(body: bytes | str) -> _T:
         try:
             return decoder.decode(body)
         except msgspec.DecodeError as exc:
             preview = bytes(body[:80]) if isinstance(body, bytes | bytearray) else body[:80]
             raise ProtocolError(f"bad {what} body: {exc} (body starts {preview!r})") from None
 
-    decode.__name__ = f"decode_{what.replace(' ', '_')}"
+    decode.__name__ = decode.__qualname__ = f"decode_{what.replace(' ', '_')}"
+    decode.__doc__ = f"Decode the body of {endpoint}. Raises :class:`ProtocolError`."
     return decode
 
 
-_decode_job = _rest_decoder(Job, "job")
-_decode_job_list = _rest_decoder(JobList, "job list")
-_decode_stats = _rest_decoder(JobStats, "stats")
-_decode_action = _rest_decoder(ActionResult, "action")
-_decode_rerun = _rest_decoder(RerunResult, "rerun")
-_decode_logs = _rest_decoder(JobLogs, "logs")
-
-
-def decode_job(body: bytes | str) -> Job:
-    """Decode the body of ``GET /api/jobs/{id}``. Raises :class:`ProtocolError`."""
-    job: Job = _decode_job(body)
-    return job
-
-
-def decode_job_list(body: bytes | str) -> JobList:
-    """Decode the body of ``GET /api/jobs``. Raises :class:`ProtocolError`."""
-    page: JobList = _decode_job_list(body)
-    return page
-
-
-def decode_stats(body: bytes | str) -> JobStats:
-    """Decode the body of ``GET /api/jobs/stats``. Raises :class:`ProtocolError`."""
-    stats: JobStats = _decode_stats(body)
-    return stats
-
-
-def decode_action(body: bytes | str) -> ActionResult:
-    """Decode the answer of cancel or delete. Raises :class:`ProtocolError`."""
-    result: ActionResult = _decode_action(body)
-    return result
-
-
-def decode_rerun(body: bytes | str) -> RerunResult:
-    """Decode the answer of rerun. Raises :class:`ProtocolError`."""
-    result: RerunResult = _decode_rerun(body)
-    return result
-
-
-def decode_logs(body: bytes | str) -> JobLogs:
-    """Decode the answer of ``GET /api/jobs/{id}/logs``. Raises :class:`ProtocolError`."""
-    logs: JobLogs = _decode_logs(body)
-    return logs
+decode_job = _rest_decoder(Job, "job", "``GET /api/jobs/{id}``")
+decode_job_list = _rest_decoder(JobList, "job list", "``GET /api/jobs``")
+decode_stats = _rest_decoder(JobStats, "stats", "``GET /api/jobs/stats``")
+decode_action = _rest_decoder(ActionResult, "action", "cancel and delete")
+decode_rerun = _rest_decoder(RerunResult, "rerun", "``POST /api/jobs/{id}/rerun``")
+decode_logs = _rest_decoder(JobLogs, "logs", "``GET /api/jobs/{id}/logs``")
 
 
 class _ErrorBody(msgspec.Struct):
