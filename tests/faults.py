@@ -24,7 +24,8 @@ class FaultProxy:
     Knobs (plain attributes, read on every request):
     ``rest_status`` answer every REST call with this status and a plain-text error;
     ``rest_body`` answer every REST call 200 with this body (e.g. an HTML error page);
-    ``rest_delay`` sleep this long before answering REST calls;
+    ``rest_delay`` sleep this long before handling REST calls;
+    ``rest_lag`` sleep this long after the upstream answered (the answer ages on the way);
     ``refuse_ws`` deny ``/ws`` handshakes with HTTP 503 while REST keeps working.
     Methods: :meth:`send` pushes a raw frame to every connected client, :meth:`drop` closes
     every client socket (code 1011) without a word to the upstream.
@@ -35,6 +36,8 @@ class FaultProxy:
         self.rest_status: int | None = None
         self.rest_body: bytes | None = None
         self.rest_delay = 0.0
+        self.rest_lag = 0.0
+        self.rest_requests = 0
         self.refuse_ws = False
         self.ws_handshakes = 0
         self._sockets: set[WebSocket] = set()
@@ -54,6 +57,7 @@ class FaultProxy:
     def _app(self, http: httpx.AsyncClient) -> Starlette:
 
         async def rest(request: Request) -> Response:
+            self.rest_requests += 1
             if self.rest_delay:
                 await asyncio.sleep(self.rest_delay)
             if self.rest_status is not None:
@@ -75,6 +79,8 @@ class FaultProxy:
                 )
             except httpx.HTTPError as exc:
                 return PlainTextResponse(f"proxy: upstream unreachable: {exc}\n", 502)
+            if self.rest_lag:
+                await asyncio.sleep(self.rest_lag)
             return Response(
                 upstream.content,
                 status_code=upstream.status_code,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -11,6 +12,7 @@ import pytest
 
 from jobwidget.client import QueueClient
 from jobwidget.connection import StatusEvent
+from jobwidget.errors import JobWidgetError
 from jobwidget.protocol import TERMINAL
 from jobwidget.server import JobServer, run_in_thread
 from jobwidget.server.jobqueue import ApiError
@@ -259,3 +261,63 @@ def test_chaos_then_quiet_mirror_equals_server(make_client: MakeClient) -> None:
         mirror = {job.id: job.status for job in client.jobs()}
         for job_id, status in terminal_seen.items():
             assert mirror.get(job_id, status) in ("completed", "failed", "cancelled")
+
+
+def test_frames_during_a_slow_refresh_are_not_rolled_back(
+    server: JobServer, proxy: FaultProxy, make_client: MakeClient
+) -> None:
+    client = make_client(proxy.url, relist_interval=3600)  # no backup re-list to hide a loss
+    wait_until(lambda: live(client) and proxy.connected == 1)
+    job_id = create(server, "finishes during the refresh", pages=10, page_delay=0.1)
+    wait_until(lambda: (j := client.get(job_id)) is not None and j.status == "running")
+    proxy.rest_lag = 2.5  # the list is taken now (running) but arrives after the job ended
+    client.refresh()
+    proxy.rest_lag = 0.0
+    assert server_jobs(server.url)[job_id].status == "completed"
+    job = client.get(job_id)
+    assert job is not None
+    assert job.status == "completed"  # the frames seen during the list were replayed
+
+
+def test_no_live_state_until_the_relist_succeeds(
+    server: JobServer, proxy: FaultProxy, make_client: MakeClient
+) -> None:
+    proxy.rest_status = 500
+    client = make_client(proxy.url)
+    wait_until(lambda: proxy.connected == 1, what="socket open")
+    wait_until(lambda: "injected failure" in (client.connection.last_error or ""), what="500")
+    assert client.connection.state == "connecting"
+    assert not client.wait_until_synced(0.5)
+    proxy.rest_status = None
+    wait_until(lambda: live(client), what="live once the list worked")
+    assert client.wait_until_synced(1)
+
+
+def test_close_during_bulk_actions_raises_a_clear_error(
+    server: JobServer, proxy: FaultProxy, make_client: MakeClient
+) -> None:
+    client = make_client(proxy.url, action_concurrency=1)
+    wait_until(lambda: live(client))
+    ids = [create(server, f"c{i}", pages=500, page_delay=0.1) for i in range(4)]
+    proxy.rest_lag = 1.0
+    errors: list[BaseException] = []
+
+    def cancel_all() -> None:
+        try:
+            client.cancel_many(ids)
+        except BaseException as exc:
+            errors.append(exc)
+
+    requests = proxy.rest_requests
+    worker = threading.Thread(target=cancel_all)
+    worker.start()
+    wait_until(lambda: proxy.rest_requests > requests, what="a cancel in flight")
+    client.close()
+    worker.join(10)
+    assert len(errors) == 1
+    assert isinstance(errors[0], JobWidgetError)
+    assert "closed" in str(errors[0])
+    proxy.rest_lag = 0.0
+    for job_id in ids:
+        with contextlib.suppress(ApiError):
+            server.cancel_job(job_id)

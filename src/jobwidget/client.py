@@ -22,7 +22,7 @@ from .backoff import Backoff
 from .connection import ConnectionInfo, ConnectionState, StatusEvent
 from .errors import AuthError, JobWidgetError, ProtocolError, ServerError
 from .frame import History
-from .rest import RestApi, Snapshot, auth_headers, ssl_context
+from .rest import RestApi, auth_headers, display_url, ssl_context
 from .store import Applied, JobStore, View
 
 __all__ = ["ActionOutcome", "QueueClient"]
@@ -136,10 +136,13 @@ class QueueClient:
         start: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
+        #: The URL without credentials: what reprs, logs and snapshots show.
+        self.display_url = display_url(self.url)
         self._ws_url = _ws_url(self.url)
         self._headers = auth_headers(token, headers)
         self._headers.setdefault("User-Agent", f"jobwidget/{__version__}")
-        self._verify = verify
+        # Built here, on the caller's thread, so that a bad CA path fails the constructor.
+        self._ssl = ssl_context(verify) if self.url.startswith("https://") else None
         self.max_size = max_size
         self.backoff = backoff or Backoff()
         self.poll_interval = poll_interval
@@ -178,6 +181,7 @@ class QueueClient:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
         self._synced = threading.Event()
         self._closed = False
         # Created on the I/O loop:
@@ -185,11 +189,17 @@ class QueueClient:
         self._relist_now: asyncio.Event
         self._poll_wakeup: asyncio.Event
         self._rest: RestApi
-        self._live = False
+        self._relist_lock: asyncio.Lock
+        self._ws_open = False  # a socket is open: polling stands down
+        self._live = False  # ... and the mirror was re-listed on it
         self._seq: int | None = None
-        self._buffer: list[_Update] | None = None
+        # Frames seen while a re-list is under way, one buffer per re-list in flight.
+        self._buffers: list[list[_Update]] = []
+        # Newest frame time seen, on the server's clock: the floor of the next re-list.
+        self._frame_clock: _dt.datetime | None = None
         self._fetching: set[str] = set()
         self._fetch_slots: asyncio.Semaphore
+        self._background: set[asyncio.Task[Any]] = set()
         if start:
             self.start()
 
@@ -201,23 +211,30 @@ class QueueClient:
             raise JobWidgetError("this QueueClient was closed; create a new one")
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._run, name=f"jobwidget-io {self.url}", daemon=True
+                target=self._run, name=f"jobwidget-io {self.display_url}", daemon=True
             )
             self._thread.start()
             self._ready.wait()
+            if self._startup_error is not None:
+                self._closed = True
+                raise JobWidgetError(
+                    f"the QueueClient could not start: {self._startup_error}"
+                ) from self._startup_error
         return self
 
     def close(self, timeout: float = 2.0) -> None:
         """Stop the I/O thread: cancel its tasks, close the socket (code 1000) and HTTP client.
 
-        Idempotent. Waits at most ``timeout`` seconds for the thread to end.
+        Idempotent. Waits at most ``timeout`` seconds for the thread to end. The
+        ``on_connection`` callbacks hear of the ``closed`` state on the calling thread.
         """
         if self._closed:
             return
         self._closed = True
         loop, thread = self._loop, self._thread
         if loop is not None and thread is not None and thread.is_alive():
-            loop.call_soon_threadsafe(self._stop.set)
+            with contextlib.suppress(RuntimeError):  # the loop ended meanwhile (fatal error)
+                loop.call_soon_threadsafe(self._stop.set)
             if threading.current_thread() is not thread:
                 thread.join(timeout)
         self._set_state("closed")
@@ -230,14 +247,18 @@ class QueueClient:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<QueueClient {self.url} {self._state} jobs={len(self.store)}>"
+        return f"<QueueClient {self.display_url} {self._state} jobs={len(self.store)}>"
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:
             loop.run_until_complete(self._main())
+        except BaseException as exc:  # never leave start() waiting
+            self._startup_error = exc
+            log.exception("jobwidget %s: the I/O thread failed", self.display_url)
         finally:
+            self._ready.set()
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
@@ -245,21 +266,30 @@ class QueueClient:
         self._stop = asyncio.Event()
         self._relist_now = asyncio.Event()
         self._poll_wakeup = asyncio.Event()
+        self._relist_lock = asyncio.Lock()
         self._fetch_slots = asyncio.Semaphore(16)
         self._rest = RestApi(
-            self.url, headers=self._headers, verify=self._verify, timeout=self.timeout
+            self.url,
+            headers=self._headers,
+            verify=self._ssl or True,
+            timeout=self.timeout,
         )
         self._ready.set()
-        tasks = [
+        for task in (
             asyncio.create_task(self._watch_loop(), name="jobwidget-watch"),
             asyncio.create_task(self._poll_loop(), name="jobwidget-poll"),
-        ]
+        ):
+            self._background.add(task)  # a strong reference: the loop keeps only weak ones
         try:
             await self._stop.wait()
         finally:
-            for task in tasks:
+            # Every task: the loops, fetches and actions submitted from other threads (their
+            # callers then hear that the client closed), before the HTTP client goes.
+            current = asyncio.current_task()
+            others = [task for task in asyncio.all_tasks() if task is not current]
+            for task in others:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*others, return_exceptions=True)
             await self._rest.aclose()
 
     # ------------------------------------------------------------------ state
@@ -269,7 +299,7 @@ class QueueClient:
         """An immutable snapshot of the connection state (see :class:`ConnectionInfo`)."""
         return ConnectionInfo.from_times(
             state=self._state,
-            url=self.url,
+            url=self.display_url,
             last_message_at=self._last_message,
             last_relist_at=self._last_relist,
             last_error=self._last_error,
@@ -290,7 +320,7 @@ class QueueClient:
             self._emit_connection()
 
     def _note_error(self, message: str) -> None:
-        log.info("jobwidget %s: %s", self.url, message)
+        log.info("jobwidget %s: %s", self.display_url, message)
         self._last_error = message
         self._emit_connection()
 
@@ -305,7 +335,7 @@ class QueueClient:
                 log.exception("jobwidget: on_connection callback %r failed", callback)
 
     def _fatal(self, exc: AuthError | Exception) -> None:
-        log.warning("jobwidget %s: stopped: %s", self.url, exc)
+        log.warning("jobwidget %s: stopped: %s", self.display_url, exc)
         self._next_retry = None
         self._set_state("error", str(exc))
         self._synced.set()
@@ -324,7 +354,7 @@ class QueueClient:
             ping_timeout=self.ping_interval,
             open_timeout=self.timeout,
             close_timeout=1.0,
-            ssl=ssl_context(self._verify) if self._ws_url.startswith("wss") else None,
+            ssl=self._ssl,
         )
 
     async def _watch_loop(self) -> None:
@@ -336,6 +366,7 @@ class QueueClient:
                 async with self._ws_connect() as ws:
                     attempt = 0
                     self._attempts = 0
+                    self._ws_open = True
                     await self._session(ws)
                 self._note_error("the server closed the WebSocket")
             except InvalidStatus as exc:
@@ -356,8 +387,11 @@ class QueueClient:
                 self._note_error(f"WebSocket closed: {exc}")
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 self._note_error(f"cannot open the WebSocket: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # a bug must not end the watch: log it and back off
+                log.exception("jobwidget %s: unexpected error in the watch loop", self.display_url)
+                self._note_error(f"unexpected error: {type(exc).__name__}: {exc}")
             finally:
-                self._live = False
+                self._ws_open = self._live = False
             delay = self.backoff.delay(attempt)
             attempt += 1
             self._attempts = attempt
@@ -372,8 +406,8 @@ class QueueClient:
         trigger: asyncio.Task[bool] | None = None
         try:
             while True:
-                ok = await self._relist(during_watch=True)
-                if not self._live:
+                ok = await self._relist()
+                if ok and not self._live:  # live = socket open and mirror re-listed on it
                     self._live = True
                     self._set_state("live")
                 self._relist_now.clear()
@@ -413,8 +447,11 @@ class QueueClient:
             self._seq = seq
         payload = frame.payload
         if isinstance(payload, _UPDATES):
-            if self._buffer is not None:
-                self._buffer.append(payload)
+            stamp = getattr(payload, "timestamp", None)  # crawl_progress has none
+            if stamp is not None and (self._frame_clock is None or stamp > self._frame_clock):
+                self._frame_clock = stamp
+            for buffer in self._buffers:
+                buffer.append(payload)
             self._apply(payload, now)
         elif isinstance(payload, protocol.QueueStats):
             self._queue_stats = payload
@@ -430,31 +467,47 @@ class QueueClient:
 
     # ------------------------------------------------------------------ REST sync
 
-    async def _relist(self, *, during_watch: bool = False) -> bool:
-        """Replace the mirror with a full REST list; False (with last_error) on failure.
+    async def _relist(self) -> bool:
+        """Re-list as :meth:`_relist_once`; False (with ``last_error``) when it failed.
 
         An :class:`AuthError` is raised: a refused token is fatal, never retried.
         """
-        if during_watch:
-            self._buffer = []
         try:
-            snapshot, stats = await asyncio.gather(self._rest.list_all(), self._rest.stats())
+            await self._relist_once()
         except AuthError:
             raise
         except JobWidgetError as exc:
             self._note_error(f"re-list failed: {exc}")
             return False
-        finally:
-            buffered, self._buffer = self._buffer, None
-        self._server_stats = stats
-        self._apply_snapshot(snapshot, buffered or [])
         return True
 
-    def _apply_snapshot(self, snapshot: Snapshot, replay: list[_Update]) -> None:
-        as_of = _dt.datetime.fromtimestamp(snapshot.sent_at, _dt.UTC)
+    async def _relist_once(self) -> None:
+        """Replace the mirror with a full REST list, then replay the frames seen meanwhile.
+
+        One re-list at a time (the session's, the poll loop's and :meth:`refresh` may meet).
+        Frames stamped, on the server's clock, before the newest frame seen when the request
+        was sent are already in the list: the store ignores them afterwards.
+        """
+        async with self._relist_lock:
+            floor = self._frame_clock
+            buffer: list[_Update] = []
+            self._buffers.append(buffer)
+            try:
+                jobs = await self._rest.list_all()
+                stats = await self._rest.stats()
+            finally:
+                self._buffers.remove(buffer)
+            self._server_stats = stats
+            self._apply_snapshot(jobs, floor, buffer)
+
+    def _apply_snapshot(
+        self, jobs: list[protocol.Job], floor: _dt.datetime | None, replay: list[_Update]
+    ) -> None:
+        # The first list reports what already was, not transitions: no status events for it.
+        first = self._relists == 0
         with self.lock:
             before = {job.id: job for job in self.store.jobs()}
-            self.store.replace(snapshot.jobs, as_of=as_of)
+            self.store.replace(jobs, as_of=floor)
             for update in replay:
                 self.store.apply(update)
             changed: set[str] = set()
@@ -463,7 +516,7 @@ class QueueClient:
                 old = before.pop(job.id, None)
                 if old is None or old != job:
                     changed.add(job.id)
-                    if old is None or old.status != job.status:
+                    if not first and (old is None or old.status != job.status):
                         events.append(StatusEvent(job.id, old.status if old else None, job.status))
             for job_id, old in before.items():
                 changed.add(job_id)
@@ -481,7 +534,9 @@ class QueueClient:
         if job_id in self._fetching:
             return
         self._fetching.add(job_id)
-        asyncio.get_running_loop().create_task(self._fetch(job_id))
+        task = asyncio.get_running_loop().create_task(self._fetch(job_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _fetch(self, job_id: str) -> None:
         try:
@@ -494,11 +549,11 @@ class QueueClient:
             self._fetching.discard(job_id)
 
     async def _refresh_job(self, job_id: str) -> protocol.Job:
-        sent = _dt.datetime.now(_dt.UTC)
+        floor = self._frame_clock
         job = await self._rest.get_job(job_id)
         with self.lock:
             old = self.store.get(job_id)
-            self.store.upsert(job, as_of=sent)
+            self.store.upsert(job, as_of=floor)
             new = self.store.get(job_id)
         if new is not None and new != old:
             self._pending_ids.add(job_id)
@@ -515,12 +570,12 @@ class QueueClient:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poll_wakeup.wait(), timeout=self.poll_interval)
             self._poll_wakeup.clear()
-            if self._live or self._state == "error":
+            if self._ws_open or self._state == "error":
                 continue
             wait = last_poll + self.poll_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-                if self._live:
+                if self._ws_open:
                     continue
             last_poll = time.monotonic()
             try:
@@ -528,6 +583,9 @@ class QueueClient:
             except AuthError as exc:
                 self._fatal(exc)
                 return
+            except Exception as exc:  # a bug must not end polling: log it and go on
+                log.exception("jobwidget %s: unexpected error while polling", self.display_url)
+                self._note_error(f"unexpected error: {type(exc).__name__}: {exc}")
 
     # ------------------------------------------------------------------ change dispatch
 
@@ -651,7 +709,11 @@ class QueueClient:
                 "a blocking QueueClient method was called on the client's own I/O thread "
                 "(from a callback?); use the matching *_async method instead"
             )
-        return self._submit(coro).result()
+        future = self._submit(coro)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise JobWidgetError("the QueueClient was closed before the call finished") from None
 
     async def _call_async(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
@@ -660,7 +722,14 @@ class QueueClient:
             running = None
         if running is not None and running is self._loop:
             return await coro
-        return await asyncio.wrap_future(self._submit(coro))
+        future = self._submit(coro)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # our caller was cancelled
+            raise JobWidgetError("the QueueClient was closed before the call finished") from None
 
     # ------------------------------------------------------------------ actions
 
@@ -764,18 +833,13 @@ class QueueClient:
         """Fetch a job's log lines (at most 1000) from the server."""
         return self._call(self._rest.logs(job_id, order))
 
-    async def _relist_checked(self) -> None:
-        snapshot = await self._rest.list_all()
-        self._server_stats = await self._rest.stats()
-        self._apply_snapshot(snapshot, [])
-
     def refresh(self) -> None:
         """Re-list every job over REST now and replace the mirror; raises on failure."""
-        self._call(self._relist_checked())
+        self._call(self._relist_once())
 
     async def refresh_async(self) -> None:
         """Async form of :meth:`refresh`."""
-        await self._call_async(self._relist_checked())
+        await self._call_async(self._relist_once())
 
     # ------------------------------------------------------------------ waits
 

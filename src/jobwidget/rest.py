@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
 from . import protocol
 from .errors import ActionError, AuthError, ServerError
 
-__all__ = ["RestApi", "Snapshot", "auth_headers", "ssl_context"]
+__all__ = ["RestApi", "auth_headers", "display_url", "ssl_context"]
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A full job list with the wall-clock time (``time.time()``) its request was sent."""
-
-    jobs: list[protocol.Job]
-    sent_at: float
+def display_url(url: str) -> str:
+    """``url`` without user name and password, for reprs, logs and saved notebooks."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def auth_headers(token: str | None, headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -46,7 +46,10 @@ def ssl_context(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext:
         return ctx
     if verify is True:
         return ssl.create_default_context()
-    return ssl.create_default_context(cafile=verify)
+    try:
+        return ssl.create_default_context(cafile=verify)
+    except OSError as exc:  # the bare error names no file
+        raise ValueError(f"cannot load the CA bundle {verify!r}: {exc}") from exc
 
 
 def _job_path(job_id: str, suffix: str = "") -> str:
@@ -100,6 +103,8 @@ class RestApi:
             raise ServerError(f"{what}: no answer in time ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
             raise ServerError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        except RuntimeError as exc:  # httpx refuses requests once the client is closed
+            raise ServerError(f"{what}: {exc}") from exc
         code = response.status_code
         if code >= 400:
             text = protocol.error_text(response.content) or response.reason_phrase
@@ -113,16 +118,14 @@ class RestApi:
             raise error(f"{what} answered {code}: {text}", status_code=code, text=text)
         return decode(response.content)
 
-    async def list_all(self) -> Snapshot:
+    async def list_all(self) -> list[protocol.Job]:
         """Return every job with one ``GET /api/jobs?limit=0`` call.
 
         One call rather than pages: the server answers from one consistent snapshot, whereas
         offset pages over a list that changes between requests skip or repeat jobs.
         """
-        sent_at = time.time()
         page = await self._call("GET", "/api/jobs", protocol.decode_job_list, params={"limit": 0})
-        jobs = page.jobs if page.jobs is not None else []
-        return Snapshot(jobs, sent_at)
+        return page.jobs if page.jobs is not None else []
 
     async def get_job(self, job_id: str) -> protocol.Job:
         """``GET /api/jobs/{id}``."""
