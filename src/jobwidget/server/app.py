@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 
 from .jobqueue import ORDER_FIELDS, ApiError, JobQueue, JobSpec, ListQuery
 
-__all__ = ["MAX_BODY", "build_app"]
+__all__ = ["LOOPBACK_NAMES", "MAX_BODY", "build_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 MAX_BODY: Final = 1 << 20
 _encode: Final = msgspec.json.Encoder().encode
 _spec_decoder: Final = msgspec.json.Decoder(JobSpec)
+#: Host names of the loopback interface: the only ones a loopback-bound server answers to.
+LOOPBACK_NAMES: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 _CORS: Final = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-allow-headers", b"authorization, content-type"),
@@ -42,13 +44,51 @@ def _text(text: str, status: int) -> Response:
     return Response(text + "\n", status, media_type="text/plain; charset=utf-8")
 
 
-class _Guard:
-    """ASGI middleware: CORS headers, bearer token, and the ``/ws`` pause switch."""
+def _hostname(value: str) -> str:
+    """The host name of a ``Host`` header or the origin of an ``Origin`` header."""
+    value = value.split("://", 1)[-1].split("/", 1)[0]
+    if value.startswith("["):  # [::1]:8765
+        return value[1:].split("]", 1)[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
-    def __init__(self, app: ASGIApp, token: str | None, ws_paused: Callable[[], bool]) -> None:
+
+class _Guard:
+    """ASGI middleware: Host and Origin checks, CORS, bearer token and the ``/ws`` pause switch.
+
+    A loopback-bound server answers only requests addressed to a loopback name (no DNS
+    rebinding), and refuses requests that a web page of another origin makes through the
+    user's browser (their ``Origin`` header), so a website cannot drive the local queue. In
+    upstream-quirks mode it sends ``Access-Control-Allow-Origin: *`` as the upstream does and
+    lets every origin in.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str | None,
+        ws_paused: Callable[[], bool],
+        *,
+        cors: bool,
+        loopback_only: bool,
+    ) -> None:
         self.app = app
         self.token = token
         self.ws_paused = ws_paused
+        self.cors = cors
+        self.loopback_only = loopback_only
+
+    def _refusal(self, scope: Scope) -> str | None:
+        """Why a request must be refused for where it comes from or is addressed to, if so."""
+        headers = dict(scope.get("headers", ()))
+        host = _hostname(headers.get(b"host", b"").decode("latin-1"))
+        if self.loopback_only and host not in LOOPBACK_NAMES:
+            return f"forbidden Host {host!r}: this server answers only on loopback"
+        origin = headers.get(b"origin")
+        if origin is not None and not self.cors:
+            name = _hostname(origin.decode("latin-1"))
+            if name not in LOOPBACK_NAMES:
+                return f"forbidden: requests from web pages of other origins ({name!r})"
+        return None
 
     def _authorized(self, scope: Scope) -> bool:
         if not self.token:
@@ -65,7 +105,12 @@ class _Guard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "http":
+        refusal = self._refusal(scope) if kind in ("http", "websocket") else None
+        if refusal and kind == "http":
+            await _text(refusal, 403)(scope, receive, send)
+        elif refusal:
+            await self._deny(scope, receive, send, 403, refusal)
+        elif kind == "http":
             if scope["method"] == "OPTIONS":
                 await Response(status_code=204, headers={"access-control-max-age": "600"})(
                     scope, receive, self._with_cors(send)
@@ -87,8 +132,10 @@ class _Guard:
         else:
             await self.app(scope, receive, send)
 
-    @staticmethod
-    def _with_cors(send: Send) -> Send:
+    def _with_cors(self, send: Send) -> Send:
+        if not self.cors:
+            return send
+
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = list(message.get("headers", [])) + _CORS
@@ -177,6 +224,8 @@ def build_app(
     token: str | None = None,
     ws_paused: Callable[[], bool] = lambda: False,
     max_body: int = MAX_BODY,
+    cors: bool = False,
+    loopback_only: bool = True,
 ) -> ASGIApp:
     """Build the ASGI app serving the queue returned by ``get_queue`` (it changes on restart).
 
@@ -190,6 +239,11 @@ def build_app(
         While it returns ``True``, new ``/ws`` handshakes get 503.
     max_body : int
         Largest request body, in bytes (413 above).
+    cors : bool
+        Send ``Access-Control-Allow-Origin: *`` and accept every ``Origin``, as the upstream
+        server does (upstream-quirks mode).
+    loopback_only : bool
+        Answer only requests whose ``Host`` is a loopback name (the server binds loopback).
     """
 
     async def list_jobs(request: Request) -> Response:
@@ -264,4 +318,4 @@ def build_app(
         routes=routes,
         exception_handlers={ApiError: api_error, HTTPException: http_error},
     )
-    return _Guard(app, token, ws_paused)
+    return _Guard(app, token, ws_paused, cors=cors, loopback_only=loopback_only)

@@ -15,7 +15,7 @@ from typing import Any, Final, Literal, TypeVar
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from .app import MAX_BODY, build_app
+from .app import LOOPBACK_NAMES, MAX_BODY, build_app
 from .broadcast import Broadcaster
 from .crawl import crawl
 from .db import JobDB
@@ -349,6 +349,8 @@ class JobServer:
             token=self.token,
             ws_paused=lambda: self._ws_paused,
             max_body=self.max_body,
+            cors=self.quirks == "upstream",
+            loopback_only=self.host in LOOPBACK_NAMES,
         )
         config = uvicorn.Config(
             app,
