@@ -104,6 +104,8 @@ describe("counters and filters", () => {
     expect(q(el, ".jw-alert").hidden).toBe(false);
     expect(q(el, ".jw-alert").textContent).toContain("401 Unauthorized");
     expect(q(el, ".jw-alert").textContent).toContain("token");
+    expect(q(el, ".jw-alert").textContent).toContain("create the widget again");
+    expect(q(el, ".jw-alert").textContent).not.toContain("retrying");
 
     model.kernel({ jobs: jobs(1), total: 1 });
     expect(q(el, ".jw-empty").hidden).toBe(true);
