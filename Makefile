@@ -11,18 +11,26 @@ PORT ?= 8765
 LAB_PORT ?= 8888
 DEMO_RATE ?= 1.0
 
-.PHONY: all demo test lint types js js-test py-test screenshots bench system-deps clean
+.PHONY: all demo test lint types js js-test py-test screenshots bench venv-deps system-deps clean
 
 all: test
 
-# Debian packages: only when root and only what is missing (Chromium for the browser tests).
-system-deps:
-	@if [ "$$(id -u)" = "0" ] && ! command -v chromium >/dev/null 2>&1; then \
-		echo "installing Debian packages: chromium"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+# Debian packages, only when root and only what is missing. Without root, install them yourself
+# (`make test` then fails rather than skipping the browser tests).
+APT_INSTALL = apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+# python3-venv, where the interpreter cannot make a virtual environment.
+venv-deps:
+	@if [ "$$(id -u)" = "0" ] && ! $(PY) -c 'import ensurepip, venv' 2>/dev/null; then \
+		echo "installing Debian packages: python3-venv"; $(APT_INSTALL) python3-venv >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml
+# Chromium for the browser tests, at the path they use.
+system-deps:
+	@if [ "$$(id -u)" = "0" ] && [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian packages: chromium"; $(APT_INSTALL) chromium >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml | venv-deps
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

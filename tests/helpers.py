@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 
@@ -27,3 +28,11 @@ def server_jobs(url: str, token: str | None = None) -> dict[str, protocol.Job]:
     response.raise_for_status()
     page = protocol.decode_job_list(response.content)
     return {job.id: job for job in page.jobs or []}
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -11,19 +12,24 @@ from pathlib import Path
 
 import httpx
 
-from .browser.conftest import free_port
+from .helpers import free_port
 
 ROOT = Path(__file__).parents[1]
 
 
-def test_demo_serves_a_live_queue_and_jupyterlab_on_the_quickstart() -> None:
+def test_demo_serves_a_live_queue_and_jupyterlab_on_the_quickstart(tmp_path: Path) -> None:
     port, lab_port = free_port(), free_port()
+    # JupyterLab's own settings and runtime files go to a temporary home, not the user's.
+    env = {**os.environ, **{name: str(tmp_path / name) for name in (
+        "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR",
+        "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR")}}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "jobwidget", "demo", "--port", str(port), "--lab-port",
          str(lab_port), "--rate", "5", "--notebooks", str(ROOT / "notebooks")],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env=env,
     )  # fmt: skip
     try:
         assert proc.stdout is not None

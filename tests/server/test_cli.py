@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,14 +12,8 @@ import pytest
 
 from jobwidget.__main__ import main
 
+from ..helpers import free_port
 from .conftest import WAIT, wait_for
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _get(url: str) -> httpx.Response | None:
@@ -31,7 +24,7 @@ def _get(url: str) -> httpx.Response | None:
 
 
 def test_serve_process_with_demo_and_token(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     db = tmp_path / "cli.sqlite3"
     proc = subprocess.Popen(
         [
