@@ -323,3 +323,18 @@ def test_close_during_bulk_actions_raises_a_clear_error(
     for job_id in ids:
         with contextlib.suppress(ApiError):
             server.cancel_job(job_id)
+
+
+def test_frames_of_a_job_being_fetched_are_not_lost(
+    server: JobServer, proxy: FaultProxy, make_client: MakeClient
+) -> None:
+    client = make_client(proxy.url, relist_interval=3600)  # no backup re-list to hide a loss
+    wait_until(lambda: live(client) and proxy.connected == 1)
+    proxy.rest_lag = 1.5  # the job's whole life passes while its fetch is on the way
+    job_id = create(server, "short-lived")
+    wait_until(lambda: server_jobs(server.url)[job_id].status == "completed")
+    wait_until(lambda: client.get(job_id) is not None, what="the fetched job")
+    proxy.rest_lag = 0.0
+    job = client.get(job_id)
+    assert job is not None
+    assert job.status == "completed"  # the frames that came during the fetch were replayed

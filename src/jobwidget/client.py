@@ -198,6 +198,7 @@ class QueueClient:
         # Newest frame time seen, on the server's clock: the floor of the next re-list.
         self._frame_clock: _dt.datetime | None = None
         self._fetching: set[str] = set()
+        self._early_frames: dict[str, list[_Update]] = {}
         self._fetch_slots: asyncio.Semaphore
         self._background: set[asyncio.Task[Any]] = set()
         if start:
@@ -461,7 +462,7 @@ class QueueClient:
             applied = self.store.apply(update)
         self._history.record(received_at, update, applied)
         if applied.unknown:
-            self._fetch_unknown(applied.job_id)
+            self._fetch_unknown(applied.job_id, update)
         elif applied.changed:
             self._queue_change(applied)
 
@@ -530,7 +531,9 @@ class QueueClient:
             self._schedule_dispatch()
         self._emit_connection()
 
-    def _fetch_unknown(self, job_id: str) -> None:
+    def _fetch_unknown(self, job_id: str, update: _Update) -> None:
+        # Frames of a job being fetched wait for it, then are replayed on the fetched job.
+        self._early_frames.setdefault(job_id, []).append(update)
         if job_id in self._fetching:
             return
         self._fetching.add(job_id)
@@ -547,6 +550,7 @@ class QueueClient:
                 self._note_error(f"fetching job {job_id} failed: {exc}")
         finally:
             self._fetching.discard(job_id)
+            self._early_frames.pop(job_id, None)
 
     async def _refresh_job(self, job_id: str) -> protocol.Job:
         floor = self._frame_clock
@@ -554,6 +558,8 @@ class QueueClient:
         with self.lock:
             old = self.store.get(job_id)
             self.store.upsert(job, as_of=floor)
+            for update in self._early_frames.pop(job_id, ()):
+                self.store.apply(update)
             new = self.store.get(job_id)
         if new is not None and new != old:
             self._pending_ids.add(job_id)
@@ -877,18 +883,18 @@ class QueueClient:
         statuses: frozenset[str],
         remaining: float | None,
         timeout: float | None,
-    ) -> dict[str, protocol.Job | None] | None:
-        """One check of a wait: the result when done, ``None`` to go on waiting; raises when
-        the client stopped or the time is up."""
+    ) -> tuple[dict[str, protocol.Job | None] | None, int]:
+        """One check of a wait: (the result when done or ``None``, how many are done); raises
+        when the client stopped or the time is up."""
         done, pending = self._wait_state(ids, statuses)
         if not pending:
-            return {job_id: done[job_id] for job_id in ids}
+            return {job_id: done[job_id] for job_id in ids}, len(ids)
         error = self._wait_error()
         if error:
             raise error
         if remaining is not None and remaining <= 0:
             raise TimeoutError(_timeout_message(pending, ids, statuses, timeout))
-        return None
+        return None, len(done)
 
     def _wait_error(self) -> JobWidgetError | None:
         if self._closed:
@@ -913,11 +919,14 @@ class QueueClient:
         ids: str | Iterable[str],
         statuses: Iterable[str] | str = protocol.TERMINAL,
         timeout: float | None = None,
+        on_progress: Callable[[int, int], object] | None = None,
     ) -> dict[str, protocol.Job | None]:
         """Block until every job in ``ids`` has one of ``statuses`` (terminal by default).
 
         A job deleted meanwhile counts as done (``None`` in the result). Ids the mirror does
         not hold yet are fetched first; ids the server does not know raise ``KeyError``.
+        ``on_progress(done, total)`` is called on the waiting thread, without the client's
+        lock, whenever the count may have moved (e.g. to draw a progress bar).
 
         Raises
         ------
@@ -930,7 +939,13 @@ class QueueClient:
         with self._changed:
             while True:
                 remaining = None if deadline is None else deadline - time.monotonic()
-                result = self._wait_step(id_list, wanted, remaining, timeout)
+                result, done = self._wait_step(id_list, wanted, remaining, timeout)
+                if on_progress is not None:
+                    self._changed.release()  # never call out holding the mirror's lock
+                    try:
+                        on_progress(done, len(id_list))
+                    finally:
+                        self._changed.acquire()
                 if result is not None:
                     return result
                 self._changed.wait(remaining)
@@ -951,7 +966,7 @@ class QueueClient:
             with self._changed:
                 self._waiters.append((loop, future))
             remaining = None if deadline is None else deadline - loop.time()
-            result = self._wait_step(id_list, wanted, remaining, timeout)
+            result, _ = self._wait_step(id_list, wanted, remaining, timeout)
             if result is not None:
                 return result
             try:
