@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jobwidget import protocol
 from jobwidget.errors import JobWidgetError, ProtocolError
 from jobwidget.protocol import (
     ACTIVE,
@@ -434,3 +435,88 @@ def test_decoded_job_round_trips_through_the_store_types() -> None:
     job = decode_job(json.dumps(JOB))
     assert isinstance(job, Job)
     assert msgspec.json.decode(msgspec.json.encode(job), type=Job) == job
+
+
+class _Fixed(dt.tzinfo):
+    """A fixed-offset tzinfo that is not a ``datetime.timezone`` (takes the general path)."""
+
+    def __init__(self, minutes: int) -> None:
+        self._offset = dt.timedelta(minutes=minutes)
+
+    def utcoffset(self, when: dt.datetime | None) -> dt.timedelta:
+        return self._offset
+
+    def dst(self, when: dt.datetime | None) -> dt.timedelta:
+        return dt.timedelta(0)
+
+
+def assert_utc(value: dt.datetime | None, expected: dt.datetime) -> None:
+    """``value`` is ``expected`` with the UTC tzinfo object itself."""
+    assert value == expected
+    assert value is not None
+    assert value.tzinfo is UTC
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    when=st.datetimes(min_value=dt.datetime(2, 1, 1), max_value=dt.datetime(9998, 12, 31)),
+    minutes=st.integers(-23 * 60 - 59, 23 * 60 + 59),
+)
+def test_any_offset_becomes_the_same_instant_in_utc(when: dt.datetime, minutes: int) -> None:
+    offset = dt.timedelta(minutes=minutes)
+    expected = when.replace(tzinfo=dt.timezone(offset)).astimezone(UTC)
+    text = when.replace(tzinfo=dt.timezone(offset)).isoformat()
+    payload = {"job_id": "x", "status": "running", "timestamp": text}
+    u = decode_frame(frame("job_status_change", payload)).payload
+    assert isinstance(u, JobStatusChange)
+    assert_utc(u.timestamp, expected)
+    # Built directly: a named timezone equal to a cached one, and a tzinfo of another class.
+    for tz in (dt.timezone(offset, "named"), _Fixed(minutes)):
+        aware = when.replace(tzinfo=tz)
+        assert_utc(
+            JobStatusChange(job_id="x", status="running", timestamp=aware).timestamp, expected
+        )
+        assert_utc(Progress(start_time=aware).start_time, expected)
+    naive = JobStatusChange(job_id="x", status="running", timestamp=when)
+    assert_utc(naive.timestamp, when.replace(tzinfo=UTC))
+    year_one = dt.datetime(1, 1, 1, 12, tzinfo=dt.timezone(offset))
+    assert JobStatusChange(job_id="x", status="running", timestamp=year_one).timestamp is None
+
+
+VALID_PAYLOADS = st.sampled_from(
+    [
+        {"job_id": "x", "status": "running", "timestamp": "2025-10-29T22:13:01.5+11:00"},
+        {"job_id": "x", "status": "failed", "error": "", "timestamp": UNSET, "total_urls": 3},
+        {"jobId": "x", "status": "running", "totalUrls": 4, "estimatedCompletion": UNSET},
+        {"job_id": "x", "timestamp": "2025-10-29T22:13:01Z"},
+        {"queue_name": "q", "pending_messages": 2, "timestamp": "2025-10-29T22:13:01-05:00"},
+        {"timestamp": "22:13:01", "level": "info", "message": "hi"},
+        {"cookie": "secret"},
+        {},
+    ]
+)
+
+
+def outcome(decode: Any, text: str) -> Any:
+    """The frame ``decode`` returns for ``text`` (with its payload's class), or its error text."""
+    try:
+        decoded = decode(text)
+    except ProtocolError as exc:
+        return str(exc)
+    return decoded, type(decoded.payload)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=KINDS,
+    payload=VALID_PAYLOADS | JSON,
+    seq=st.none() | st.integers(0, 10) | JSON,
+    type_last=st.booleans(),
+)
+def test_one_pass_and_two_pass_frame_decoding_agree(
+    kind: str, payload: Any, seq: Any, type_last: bool
+) -> None:
+    envelope = {"payload": payload, "seq": seq}
+    envelope = {**envelope, "type": kind} if type_last else {"type": kind, **envelope}
+    text = json.dumps(envelope)
+    assert outcome(decode_frame, text) == outcome(protocol._decode_frame_slowly, text)

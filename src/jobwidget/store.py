@@ -54,6 +54,7 @@ _IndexKey: TypeAlias = tuple[float, str]
 _Filter: TypeAlias = str | Iterable[str] | None
 
 _copy_job: Final[Callable[[Job], Job]] = Job.__copy__  # type: ignore[attr-defined]
+_copy_progress: Final[Callable[[Progress], Progress]] = Progress.__copy__  # type: ignore[attr-defined]
 _set: Final = msgspec.structs.force_setattr
 _new_tuple: Final = tuple.__new__
 
@@ -123,12 +124,6 @@ def _pick(value: int, current: int, ts: _dt.datetime, clock: _Time) -> tuple[int
     if value and (clock is None or ts > clock or (ts == clock and value > current)):
         return value, ts
     return current, clock
-
-
-def _earliest(current: _Time, ts: _Time) -> _Time:
-    if ts is not None and (current is None or ts < current):
-        return ts
-    return current
 
 
 _SORTS: Final[dict[str, Callable[[Job], Any]]] = {
@@ -396,80 +391,119 @@ class JobStore:
         job = self._jobs.get(jid)
         if job is None:
             return _new_tuple(Applied, (jid, False, True, None, None))
+        # From here on the stored id: the key object of every table (an identity hit, not a
+        # string compare), and the frame's own string is not kept alive.
+        jid = job.id
         old_status = job.status
         ts = u.timestamp
-        clock = self._clocks.get(jid, _NO_CLOCK)
-        floor, newest, c_res, c_fail, c_tot, c_done, c_pend = clock
+        floor, newest, c_res, c_fail, c_tot, c_done, c_pend = self._clocks.get(jid, _NO_CLOCK)
         if ts is not None and floor is not None and ts < floor:
             return _new_tuple(Applied, (jid, False, False, old_status, old_status))
         prog: Progress = job.progress  # type: ignore[assignment]  # always decoded (hot path)
-        if ts is None or newest is None or ts > newest:
-            # The newest frame so far: every non-zero value is news.
-            stamp = newest if ts is None else ts
-            res = u.result_count or job.result_count
-            fail = u.failed_count or job.failed_count
-            tot = u.total_urls or prog.total_urls
-            done = u.completed_urls or prog.completed_urls
-            pend = u.pending_urls or prog.pending_urls
-            # A terminal frame fills pending_urls (protocol.md §4): its 0 is news, not a gap.
-            ends = u.status in TERMINAL and old_status not in TERMINAL
-            if ends:
-                pend = u.pending_urls
-            clock = (
-                floor,
-                stamp,
-                stamp if u.result_count else c_res,
-                stamp if u.failed_count else c_fail,
-                stamp if u.total_urls else c_tot,
-                stamp if u.completed_urls else c_done,
-                stamp if u.pending_urls or ends else c_pend,
-            )
-        else:
-            res, c_res = _pick(u.result_count, job.result_count, ts, c_res)
-            fail, c_fail = _pick(u.failed_count, job.failed_count, ts, c_fail)
-            tot, c_tot = _pick(u.total_urls, prog.total_urls, ts, c_tot)
-            done, c_done = _pick(u.completed_urls, prog.completed_urls, ts, c_done)
-            pend, c_pend = _pick(u.pending_urls, prog.pending_urls, ts, c_pend)
-            clock = (floor, newest, c_res, c_fail, c_tot, c_done, c_pend)
-        status = old_status
-        if u.status != old_status and _RANK[u.status] > _RANK[old_status]:
-            status = u.status
-        counts_moved = (
-            res != job.result_count
-            or fail != job.failed_count
-            or tot != prog.total_urls
-            or done != prog.completed_urls
-            or pend != prog.pending_urls
+        old_res, old_fail = job.result_count, job.failed_count
+        old_tot, old_done, old_pend = prog.total_urls, prog.completed_urls, prog.pending_urls
+        res, fail, tot, done, pend = (
+            u.result_count,
+            u.failed_count,
+            u.total_urls,
+            u.completed_urls,
+            u.pending_urls,
         )
-        started = job.started_at
-        times = None
+        u_status = u.status
+        if ts is None or newest is None or ts > newest:
+            # The newest frame so far: every non-zero value is news, stamped with its time.
+            if ts is not None:
+                newest = ts
+            if res:
+                c_res = newest
+            else:
+                res = old_res
+            if fail:
+                c_fail = newest
+            else:
+                fail = old_fail
+            if tot:
+                c_tot = newest
+            else:
+                tot = old_tot
+            if done:
+                c_done = newest
+            else:
+                done = old_done
+            # A terminal frame fills pending_urls (protocol.md §4): its 0 is news, not a gap.
+            if pend or (u_status in TERMINAL and old_status not in TERMINAL):
+                c_pend = newest
+            else:
+                pend = old_pend
+        else:
+            res, c_res = _pick(res, old_res, ts, c_res)
+            fail, c_fail = _pick(fail, old_fail, ts, c_fail)
+            tot, c_tot = _pick(tot, old_tot, ts, c_tot)
+            done, c_done = _pick(done, old_done, ts, c_done)
+            pend, c_pend = _pick(pend, old_pend, ts, c_pend)
+        clock = (floor, newest, c_res, c_fail, c_tot, c_done, c_pend)
+        status = old_status
+        if u_status != old_status and _RANK[u_status] > _RANK[old_status]:
+            status = u_status
+        # Lifecycle times: a `running` frame sets started_at, the terminal frame that set the
+        # status sets completed_at (each to the earliest frame time seen); error and duration
+        # are set when given, else the duration is computed from the two times.
+        started = old_started = job.started_at
+        completed = old_completed = job.completed_at
+        if ts is not None:
+            if u_status == "running":
+                if started is None or ts < started:
+                    started = ts
+            elif (
+                u_status == status and status in TERMINAL and (completed is None or ts < completed)
+            ):
+                completed = ts
+        error = u.error
+        duration = u.duration
+        old_duration = job.duration
         if (
-            status != old_status
-            or u.status != "running"
-            or u.error is not None
-            or u.duration is not None
-            or ts is None
-            or started is None
-            or ts < started
+            duration is None
+            and old_duration is None
+            and started is not None
+            and completed is not None
         ):
-            times = _lifecycle(job, u, status)
-        if not counts_moved and status == old_status and times is None:
+            duration = (completed - started).total_seconds()
+        times_moved = (
+            started is not old_started
+            or completed is not old_completed
+            or (error is not None and error != job.error)
+            or (duration is not None and duration != old_duration)
+        )
+        prog_moved = tot != old_tot or done != old_done or pend != old_pend
+        if not (
+            prog_moved or times_moved or status != old_status or res != old_res or fail != old_fail
+        ):
             self._clocks[jid] = clock
             return _new_tuple(Applied, (jid, False, False, old_status, old_status))
         new_job = _copy_job(job)
-        if counts_moved:
-            pct = done * 100 / tot if tot else prog.percentage
-            new_prog = _copy_progress(
-                prog, tot, done, prog.failed_urls, pend, pct, prog.current_url
-            )
+        if prog_moved:
+            new_prog = _copy_progress(prog)
+            _set(new_prog, "total_urls", tot)
+            _set(new_prog, "completed_urls", done)
+            _set(new_prog, "pending_urls", pend)
+            if tot:
+                _set(new_prog, "percentage", done * 100 / tot)
             _set(new_job, "progress", new_prog)
+        if res != old_res:
             _set(new_job, "result_count", res)
+        if fail != old_fail:
             _set(new_job, "failed_count", fail)
         if status != old_status:
             _set(new_job, "status", status)
-        if times is not None:
-            for name, value in zip(_LIFECYCLE_FIELDS, times, strict=True):
-                _set(new_job, name, value)
+        if times_moved:
+            if started is not old_started:
+                _set(new_job, "started_at", started)
+            if completed is not old_completed:
+                _set(new_job, "completed_at", completed)
+            if error is not None:
+                _set(new_job, "error", error)
+            if duration is not None:
+                _set(new_job, "duration", duration)
         # what _commit does, inline on the hot path
         self._jobs[jid] = new_job
         self._clocks[jid] = clock
@@ -505,14 +539,14 @@ class JobStore:
         done = u.completed_urls or prog.completed_urls
         pend = u.pending_urls or prog.pending_urls
         pct = u.percentage or (done * 100 / tot if tot else prog.percentage)
-        new_prog = _copy_progress(
+        new_prog = msgspec.structs.replace(
             prog,
-            tot,
-            done,
-            u.failed_urls or prog.failed_urls,
-            pend,
-            pct,
-            u.current_url or prog.current_url,
+            total_urls=tot,
+            completed_urls=done,
+            failed_urls=u.failed_urls or prog.failed_urls,
+            pending_urls=pend,
+            percentage=pct,
+            current_url=u.current_url or prog.current_url,
         )
         clock = (
             floor,
@@ -550,7 +584,8 @@ class JobStore:
 
     def _moved(self, old: Job, new: Job) -> None:
         """Account for a status move of one job by a frame."""
-        self._recount(_combo(old), _combo(new))
+        source, entity = new.source_type, new.entity_type
+        self._recount((old.status, source, entity), (new.status, source, entity))
         if new.status in TERMINAL and len(self._jobs) > self._max_jobs:
             self._evict()
 
@@ -646,58 +681,7 @@ class JobStore:
         logger.debug("evicted %d terminal jobs (max_jobs=%d)", len(victims), self._max_jobs)
 
 
-_LIFECYCLE_FIELDS: Final = ("started_at", "completed_at", "error", "duration")
-
-
-def _lifecycle(
-    job: Job, u: JobStatusChange, status: str
-) -> tuple[_Time, _Time, str | None, float | None] | None:
-    """Return ``job``'s new (started_at, completed_at, error, duration) after frame ``u``.
-
-    A ``running`` frame sets ``started_at``, the terminal frame that set ``status`` sets
-    ``completed_at`` (each to the earliest frame time seen); ``error`` and ``duration`` are set
-    when given, else the duration is computed from the two times. ``None`` when nothing moves.
-    """
-    ts = u.timestamp
-    started, completed = job.started_at, job.completed_at
-    if u.status == "running":
-        started = _earliest(started, ts)
-    elif u.status == status and status in TERMINAL:
-        completed = _earliest(completed, ts)
-    error = job.error if u.error is None else u.error
-    duration = u.duration
-    if duration is None:
-        duration = job.duration
-        if duration is None and started is not None and completed is not None:
-            duration = (completed - started).total_seconds()
-    times = (started, completed, error, duration)
-    if times == (job.started_at, job.completed_at, job.error, job.duration):
-        return None
-    return times
-
-
 def _rest_clock(as_of: _dt.datetime) -> _Clock:
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
     return (as_of, as_of, as_of, as_of, as_of, as_of, as_of)
-
-
-def _copy_progress(
-    prog: Progress,
-    total: int,
-    completed: int,
-    failed: int,
-    pending: int,
-    percentage: float,
-    current_url: str,
-) -> Progress:
-    return Progress(
-        total,
-        completed,
-        failed,
-        pending,
-        current_url,
-        percentage,
-        prog.start_time,
-        prog.estimated_completion,
-    )
