@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, FIRST_LOAD, NOTEBOOK, Lab
+from .conftest import Lab, notebook_page
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 LONG = 60_000  # ms
@@ -24,21 +24,8 @@ LONG = 60_000  # ms
 @pytest.fixture(scope="module")
 def page(lab: Lab) -> Iterator[Page]:
     """The notebook open in headless Chromium, "Run All Cells" started, the widget shown."""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
-        pg = context.new_page()
-        pg.on("dialog", lambda dialog: (lab.dialogs.append(dialog.message), dialog.dismiss()))
-        pg.goto(f"{lab.url}/lab/tree/{NOTEBOOK.name}")
-        expect(pg.locator(".jp-Notebook")).to_be_visible(timeout=FIRST_LOAD)
-        # Wait for the kernel before running, or the cells queue up behind its start.
-        expect(pg.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=FIRST_LOAD)
-        pg.get_by_role("menuitem", name="Run", exact=True).click()
-        pg.get_by_text("Run All Cells", exact=True).click()
-        expect(pg.locator(".jobwidget")).to_be_visible(timeout=FIRST_LOAD)
+    with notebook_page(lab) as pg:
         yield pg
-        context.close()
-        browser.close()
 
 
 def _widget(page: Page) -> Locator:
