@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
@@ -26,7 +26,8 @@ class FaultProxy:
     ``rest_body`` answer every REST call 200 with this body (e.g. an HTML error page);
     ``rest_delay`` sleep this long before handling REST calls;
     ``rest_lag`` sleep this long after the upstream answered (the answer ages on the way);
-    ``refuse_ws`` deny ``/ws`` handshakes with HTTP 503 while REST keeps working.
+    ``refuse_ws`` deny ``/ws`` handshakes with HTTP 503 while REST keeps working;
+    ``rewrite`` a function ``(path, body) -> body`` applied to upstream REST answers.
     Methods: :meth:`send` pushes a raw frame to every connected client, :meth:`drop` closes
     every client socket (code 1011) without a word to the upstream.
     """
@@ -38,6 +39,7 @@ class FaultProxy:
         self.rest_delay = 0.0
         self.rest_lag = 0.0
         self.rest_requests = 0
+        self.rewrite: Callable[[str, bytes], bytes] | None = None
         self.refuse_ws = False
         self.ws_handshakes = 0
         self._sockets: set[WebSocket] = set()
@@ -81,8 +83,11 @@ class FaultProxy:
                 return PlainTextResponse(f"proxy: upstream unreachable: {exc}\n", 502)
             if self.rest_lag:
                 await asyncio.sleep(self.rest_lag)
+            content = upstream.content
+            if self.rewrite is not None:
+                content = self.rewrite(request.url.path, content)
             return Response(
-                upstream.content,
+                content,
                 status_code=upstream.status_code,
                 media_type=upstream.headers.get("content-type"),
             )

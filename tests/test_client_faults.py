@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import threading
 import time
@@ -338,3 +339,26 @@ def test_frames_of_a_job_being_fetched_are_not_lost(
     job = client.get(job_id)
     assert job is not None
     assert job.status == "completed"  # the frames that came during the fetch were replayed
+
+
+def test_a_job_that_does_not_decode_leaves_the_rest(
+    server: JobServer, proxy: FaultProxy, make_client: MakeClient
+) -> None:
+    ids = [create(server, f"row {i}") for i in range(3)]
+    wait_until(lambda: all(server_jobs(server.url)[i].status == "completed" for i in ids))
+
+    def pause_one(path: str, body: bytes) -> bytes:
+        if path != "/api/jobs":
+            return body
+        page = json.loads(body)
+        for job in page["jobs"]:
+            if job["id"] == ids[0]:
+                job["status"] = "paused"  # a status from a newer server
+        return json.dumps(page).encode()
+
+    proxy.rewrite = pause_one
+    client = make_client(proxy.url)
+    assert client.wait_until_synced(10)
+    assert {job.id for job in client.jobs()} == set(ids[1:])
+    assert "1 job(s) of the list did not decode" in (client.connection.last_error or "")
+    assert "paused" in (client.connection.last_error or "")

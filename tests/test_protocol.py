@@ -31,6 +31,7 @@ from jobwidget.protocol import (
     decode_frame,
     decode_job,
     decode_job_list,
+    decode_job_list_rows,
     decode_logs,
     decode_rerun,
     decode_stats,
@@ -520,3 +521,22 @@ def test_one_pass_and_two_pass_frame_decoding_agree(
     envelope = {**envelope, "type": kind} if type_last else {"type": kind, **envelope}
     text = json.dumps(envelope)
     assert outcome(decode_frame, text) == outcome(protocol._decode_frame_slowly, text)
+
+
+def test_a_bad_row_leaves_the_rest_of_the_list() -> None:
+    good = {**JOB, "id": "good"}
+    bad = {**JOB, "id": "bad", "status": "paused"}  # a status this version does not know
+    body = json.dumps({"jobs": [good, bad], "total_count": 2, "limit": 0, "offset": 0})
+    with pytest.raises(ProtocolError, match="status"):
+        decode_job_list(body)
+    page, errors = decode_job_list_rows(body)
+    assert [job.id for job in page.jobs or []] == ["good"]
+    assert page.total_count == 2
+    assert len(errors) == 1
+    assert "job #1" in errors[0]
+    assert "paused" in errors[0]
+    whole, none = decode_job_list_rows(json.dumps({"jobs": [good], "total_count": 1}))
+    assert none == []
+    assert whole == decode_job_list(json.dumps({"jobs": [good], "total_count": 1}))
+    with pytest.raises(ProtocolError, match="job list"):
+        decode_job_list_rows("<html>502</html>")

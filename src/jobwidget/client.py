@@ -494,10 +494,15 @@ class QueueClient:
             buffer: list[_Update] = []
             self._buffers.append(buffer)
             try:
-                jobs = await self._rest.list_all()
+                jobs, rejected = await self._rest.list_all()
                 stats = await self._rest.stats()
             finally:
                 self._buffers.remove(buffer)
+            if rejected:
+                self._note_error(
+                    f"{len(rejected)} job(s) of the list did not decode and are left out: "
+                    f"{rejected[0]}"
+                )
             self._server_stats = stats
             self._apply_snapshot(jobs, floor, buffer)
 

@@ -49,6 +49,7 @@ __all__ = [
     "decode_frame",
     "decode_job",
     "decode_job_list",
+    "decode_job_list_rows",
     "decode_logs",
     "decode_rerun",
     "decode_stats",
@@ -474,6 +475,43 @@ def _rest_decoder(kind: type[_T], what: str, endpoint: str) -> Callable[[bytes |
 
 decode_job = _rest_decoder(Job, "job", "``GET /api/jobs/{id}``")
 decode_job_list = _rest_decoder(JobList, "job list", "``GET /api/jobs``")
+
+
+class _RawJobList(msgspec.Struct):
+    jobs: list[msgspec.Raw] | None = None
+    total_count: int = 0
+    limit: int = 0
+    offset: int = 0
+
+
+_raw_job_list_decoder: Final = msgspec.json.Decoder(_RawJobList)
+_job_decoder: Final = msgspec.json.Decoder(Job)
+
+
+def decode_job_list_rows(body: bytes | str) -> tuple[JobList, list[str]]:
+    """Decode ``GET /api/jobs`` as :func:`decode_job_list`, but row by row when needed.
+
+    A job that does not decode (say, a status this version does not know) is left out and
+    described in the returned list of errors, instead of failing the whole list. Raises
+    :class:`ProtocolError` only when the body itself is not a job list.
+    """
+    try:
+        return decode_job_list(body), []
+    except ProtocolError as whole:
+        try:
+            raw = _raw_job_list_decoder.decode(body)
+        except msgspec.DecodeError:
+            raise whole from None
+    jobs: list[Job] = []
+    errors: list[str] = []
+    for index, row in enumerate(raw.jobs or ()):
+        try:
+            jobs.append(_job_decoder.decode(row))
+        except msgspec.DecodeError as exc:
+            errors.append(f"job #{index} of the list: {exc}")
+    return JobList(jobs, raw.total_count, raw.limit, raw.offset), errors
+
+
 decode_stats = _rest_decoder(JobStats, "stats", "``GET /api/jobs/stats``")
 decode_action = _rest_decoder(ActionResult, "action", "cancel and delete")
 decode_rerun = _rest_decoder(RerunResult, "rerun", "``POST /api/jobs/{id}/rerun``")

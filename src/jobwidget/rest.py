@@ -118,14 +118,17 @@ class RestApi:
             raise error(f"{what} answered {code}: {text}", status_code=code, text=text)
         return decode(response.content)
 
-    async def list_all(self) -> list[protocol.Job]:
-        """Return every job with one ``GET /api/jobs?limit=0`` call.
+    async def list_all(self) -> tuple[list[protocol.Job], list[str]]:
+        """Return every job with one ``GET /api/jobs?limit=0`` call, and the rows skipped.
 
         One call rather than pages: the server answers from one consistent snapshot, whereas
-        offset pages over a list that changes between requests skip or repeat jobs.
+        offset pages over a list that changes between requests skip or repeat jobs. A job row
+        that does not decode is skipped and described in the second list.
         """
-        page = await self._call("GET", "/api/jobs", protocol.decode_job_list, params={"limit": 0})
-        return page.jobs if page.jobs is not None else []
+        page, rejected = await self._call(
+            "GET", "/api/jobs", protocol.decode_job_list_rows, params={"limit": 0}
+        )
+        return (page.jobs if page.jobs is not None else []), rejected
 
     async def get_job(self, job_id: str) -> protocol.Job:
         """``GET /api/jobs/{id}``."""
