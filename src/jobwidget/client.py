@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from . import protocol
 from ._version import __version__
 from .backoff import Backoff
-from .connection import ConnectionInfo, ConnectionState, StatusEvent
+from .connection import ConnectionInfo, ConnectionState, StatusEvent, utc_time
 from .errors import AuthError, JobWidgetError, ProtocolError, ServerError
 from .frame import History
 from .rest import RestApi, auth_headers, display_url, ssl_context
@@ -298,14 +298,14 @@ class QueueClient:
     @property
     def connection(self) -> ConnectionInfo:
         """An immutable snapshot of the connection state (see :class:`ConnectionInfo`)."""
-        return ConnectionInfo.from_times(
+        return ConnectionInfo(
             state=self._state,
             url=self.display_url,
-            last_message_at=self._last_message,
-            last_relist_at=self._last_relist,
+            last_message_at=utc_time(self._last_message),
+            last_relist_at=utc_time(self._last_relist),
             last_error=self._last_error,
             reconnect_attempts=self._attempts,
-            next_retry_at=self._next_retry,
+            next_retry_at=utc_time(self._next_retry),
             relists=self._relists,
             bad_frames=self._bad_frames,
             queue_stats=self._queue_stats,

@@ -9,12 +9,13 @@ from typing import Literal, TypeAlias
 
 from .protocol import JobStats, QueueStats
 
-__all__ = ["ConnectionInfo", "ConnectionState", "StatusEvent"]
+__all__ = ["ConnectionInfo", "ConnectionState", "StatusEvent", "utc_time"]
 
 ConnectionState: TypeAlias = Literal["connecting", "live", "polling", "error", "closed"]
 
 
-def _utc(ts: float | None) -> _dt.datetime | None:
+def utc_time(ts: float | None) -> _dt.datetime | None:
+    """A ``time.time()`` value as an aware UTC datetime (``None`` stays ``None``)."""
     return None if ts is None else _dt.datetime.fromtimestamp(ts, _dt.UTC)
 
 
@@ -70,23 +71,6 @@ class ConnectionInfo:
         if self.next_retry_at is None:
             return None
         return max(0.0, self.next_retry_at.timestamp() - time.time())
-
-    @classmethod
-    def from_times(
-        cls,
-        *,
-        last_message_at: float | None,
-        last_relist_at: float | None,
-        next_retry_at: float | None,
-        **fields: object,
-    ) -> ConnectionInfo:
-        """Build a snapshot from ``time.time()`` floats (the client's internal clock)."""
-        return cls(
-            last_message_at=_utc(last_message_at),
-            last_relist_at=_utc(last_relist_at),
-            next_retry_at=_utc(next_retry_at),
-            **fields,  # type: ignore[arg-type]
-        )
 
 
 @dataclass(frozen=True)
