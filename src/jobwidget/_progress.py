@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from ._waits import as_ids
 from .client import QueueClient
 from .protocol import TERMINAL, Job
 
@@ -49,7 +50,7 @@ def wait_with_progress(
     mirror keeps updating meanwhile, so the wait cannot deadlock. Called on the I/O thread
     itself (from a status callback) it raises ``RuntimeError`` at once.
     """
-    id_list = [ids] if isinstance(ids, str) else list(dict.fromkeys(map(str, ids)))
+    id_list = as_ids(ids)
     bar = _make_bar(len(id_list), desc) if progress else None
     if bar is None:
         return client.wait_for(id_list, statuses, timeout=timeout)

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from . import protocol
 from ._version import __version__
+from ._waits import Waiter, timeout_message, wait_args
 from .backoff import Backoff
 from .connection import ConnectionInfo, ConnectionState, StatusEvent, utc_time
 from .errors import AuthError, JobWidgetError, ProtocolError, ServerError
@@ -156,7 +157,7 @@ class QueueClient:
         #: The mirror. Written only by the I/O thread; see the class notes on reading it.
         self.store = JobStore(max_jobs=max_jobs)
         self._history = History(maxlen=history_size)
-        self._changed = threading.Condition(self.lock)
+        self._waiter = Waiter(self.lock)
 
         # Connection facts, written on the I/O thread, composed into ConnectionInfo on read.
         self._state: ConnectionState = "connecting"
@@ -176,7 +177,6 @@ class QueueClient:
         self._pending_ids: set[str] = set()
         self._pending_events: list[StatusEvent] = []
         self._dispatch_scheduled = False
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -239,7 +239,7 @@ class QueueClient:
             if threading.current_thread() is not thread:
                 thread.join(timeout)
         self._set_state("closed")
-        self._wake_waiters()
+        self._waiter.wake()
 
     def __enter__(self) -> QueueClient:
         return self.start()
@@ -341,7 +341,7 @@ class QueueClient:
         self._set_state("error", str(exc))
         self._synced.set()
         self._stop.set()
-        self._wake_waiters()
+        self._waiter.wake()
 
     # ------------------------------------------------------------------ watch
 
@@ -619,7 +619,7 @@ class QueueClient:
         events = self._pending_events
         self._pending_ids = set()
         self._pending_events = []
-        self._wake_waiters()
+        self._waiter.wake()
         for callback in list(self._change_callbacks):
             try:
                 callback(ids)
@@ -631,14 +631,6 @@ class QueueClient:
                     status_callback(events)
                 except Exception:
                     log.exception("jobwidget: on_status callback %r failed", status_callback)
-
-    def _wake_waiters(self) -> None:
-        with self._changed:
-            self._changed.notify_all()
-            waiters, self._waiters = self._waiters, []
-        for loop, future in waiters:
-            with contextlib.suppress(RuntimeError):  # that waiter's loop is closed: nobody waits
-                loop.call_soon_threadsafe(_resolve, future)
 
     @staticmethod
     def _subscribe(callbacks: list[Any], callback: Any) -> Callable[[], None]:
@@ -898,7 +890,7 @@ class QueueClient:
         if error:
             raise error
         if remaining is not None and remaining <= 0:
-            raise TimeoutError(_timeout_message(pending, ids, statuses, timeout))
+            raise TimeoutError(timeout_message(pending, ids, statuses, timeout))
         return None, len(done)
 
     def _wait_error(self) -> JobWidgetError | None:
@@ -907,17 +899,6 @@ class QueueClient:
         if self._state == "error":
             return JobWidgetError(f"the QueueClient stopped: {self._last_error}")
         return None
-
-    @staticmethod
-    def _wait_args(
-        ids: str | Iterable[str], statuses: Iterable[str] | str
-    ) -> tuple[list[str], frozenset[str]]:
-        id_list = [ids] if isinstance(ids, str) else list(dict.fromkeys(map(str, ids)))
-        wanted = frozenset([statuses] if isinstance(statuses, str) else statuses)
-        bad = wanted - set(protocol.STATUSES)
-        if bad:
-            raise ValueError(f"unknown statuses {sorted(bad)}; use {list(protocol.STATUSES)}")
-        return id_list, wanted
 
     def wait_for(
         self,
@@ -938,22 +919,19 @@ class QueueClient:
         TimeoutError
             When ``timeout`` seconds pass first; the message names the jobs still waiting.
         """
-        id_list, wanted = self._wait_args(ids, statuses)
+        id_list, wanted = wait_args(ids, statuses)
         self._call(self._ensure_known(id_list))
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._changed:
-            while True:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                result, done = self._wait_step(id_list, wanted, remaining, timeout)
-                if on_progress is not None:
-                    self._changed.release()  # never call out holding the mirror's lock
-                    try:
-                        on_progress(done, len(id_list))
-                    finally:
-                        self._changed.acquire()
-                if result is not None:
-                    return result
-                self._changed.wait(remaining)
+        progress = None
+        if on_progress is not None:
+
+            def progress(done: int) -> object:
+                return on_progress(done, len(id_list))
+
+        return self._waiter.wait(
+            lambda remaining: self._wait_step(id_list, wanted, remaining, timeout),
+            timeout,
+            progress,
+        )
 
     async def wait_for_async(
         self,
@@ -962,34 +940,8 @@ class QueueClient:
         timeout: float | None = None,  # noqa: ASYNC109 - the same signature as wait_for
     ) -> dict[str, protocol.Job | None]:
         """Async form of :meth:`wait_for`: awaits on the caller's loop, never blocks it."""
-        id_list, wanted = self._wait_args(ids, statuses)
+        id_list, wanted = wait_args(ids, statuses)
         await self._call_async(self._ensure_known(id_list))
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            future: asyncio.Future[None] = loop.create_future()
-            with self._changed:
-                self._waiters.append((loop, future))
-            remaining = None if deadline is None else deadline - loop.time()
-            result, _ = self._wait_step(id_list, wanted, remaining, timeout)
-            if result is not None:
-                return result
-            try:
-                await asyncio.wait_for(future, remaining)
-            except TimeoutError:
-                continue
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-def _timeout_message(
-    pending: list[str], ids: list[str], statuses: frozenset[str], timeout: float | None
-) -> str:
-    shown = ", ".join(pending[:5]) + (" …" if len(pending) > 5 else "")
-    return (
-        f"{len(pending)} of {len(ids)} jobs did not reach {sorted(statuses)} "
-        f"within {timeout} s: {shown}"
-    )
+        return await self._waiter.wait_async(
+            lambda remaining: self._wait_step(id_list, wanted, remaining, timeout), timeout
+        )

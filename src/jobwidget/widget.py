@@ -19,6 +19,7 @@ from ._flusher import Flusher
 from ._progress import wait_with_progress
 from ._rows import connection_state, job_row, stats_state
 from ._snapshot import Snapshot, snapshot_html
+from ._waits import as_ids
 from .client import ActionOutcome, QueueClient
 from .errors import JobWidgetError
 from .frame import FilterValue, jobs_to_dataframe, to_dataframe
@@ -71,13 +72,6 @@ def _bundle() -> tuple[str, str]:
     return _ESM.read_text(encoding="utf-8"), _CSS.read_text(encoding="utf-8")
 
 
-def _as_ids(ids: str | Iterable[Any]) -> list[str]:
-    """One id, or any iterable of ids (a list, a set, a pandas Series), as distinct strings."""
-    if isinstance(ids, str):
-        return [ids]
-    return list(dict.fromkeys(str(job_id) for job_id in ids))
-
-
 def outcomes_frame(outcomes: Sequence[ActionOutcome]) -> pd.DataFrame:
     """Return bulk-action outcomes as a DataFrame: ``job_id``, ``ok``, ``detail``, ``new_job_id``.
 
@@ -99,7 +93,7 @@ class _Ids(t.List):  # type: ignore[type-arg]
 
     def validate(self, obj: Any, value: Any) -> Any:
         if isinstance(value, str) or (isinstance(value, Iterable) and not isinstance(value, list)):
-            value = _as_ids(value)
+            value = as_ids(value)
         return super().validate(obj, value)
 
 
@@ -314,15 +308,15 @@ class JobQueueWidget(anywidget.AnyWidget):
             One row per distinct id: ``job_id``, ``ok``, ``detail`` (the server's message or
             error text) and ``new_job_id`` (NA); see :func:`outcomes_frame`.
         """
-        return outcomes_frame(self._run_action("cancel", _as_ids(ids)))
+        return outcomes_frame(self._run_action("cancel", as_ids(ids)))
 
     def delete(self, ids: str | Iterable[Any]) -> pd.DataFrame:
         """Delete one job or many (they must not be running); one result row per id."""
-        return outcomes_frame(self._run_action("delete", _as_ids(ids)))
+        return outcomes_frame(self._run_action("delete", as_ids(ids)))
 
     def rerun(self, ids: str | Iterable[Any]) -> pd.DataFrame:
         """Rerun one finished job or many; each result row's ``new_job_id`` names the copy."""
-        return outcomes_frame(self._run_action("rerun", _as_ids(ids)))
+        return outcomes_frame(self._run_action("rerun", as_ids(ids)))
 
     def on(
         self,
@@ -374,7 +368,7 @@ class JobQueueWidget(anywidget.AnyWidget):
         Returns ``{id: job}`` (``None`` for a job deleted meanwhile); raises ``TimeoutError``
         after ``timeout`` seconds and ``KeyError`` for ids the server does not know.
         """
-        return await self._client.wait_for_async(_as_ids(ids), statuses, timeout)
+        return await self._client.wait_for_async(as_ids(ids), statuses, timeout)
 
     def wait(
         self,
@@ -611,7 +605,7 @@ class JobQueueWidget(anywidget.AnyWidget):
         if action not in _COMMANDS or not isinstance(raw_ids, list):
             self._reply(request_id, error=f"unknown command {action!r}; use one of {_COMMANDS}")
             return
-        ids = _as_ids(raw_ids)
+        ids = as_ids(raw_ids)
         if action == "select_matching":
             self._select_matching()
             self._reply(request_id)
