@@ -6,8 +6,10 @@ one checks a step of the story the notebook tells (see ``widget_e2e.ipynb``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import Lab, notebook_page
+from .conftest import KERNEL_IDLE, Lab, notebook_page
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 LONG = 60_000  # ms
@@ -189,3 +191,99 @@ def test_shift_click_range_and_batch_delete(page: Page, lab: Lab) -> None:
         assert _server_status(lab, str(job_id)) is None
     expect(widget.locator(".jw-toast", has_text="4 deleted")).to_be_visible(timeout=LONG)
     expect(_count(page, "completed")).to_have_text("4", timeout=LONG)
+
+
+PENDING = re.compile(r"\bjw-pending\b")  # the row's marker while its command awaits the kernel
+# Records, from before a click, what the view showed of one row: whether it ever carried the
+# pending marker, and the text of every toast. Mutation callbacks run right after the click's
+# handler, before any answer from the kernel can arrive, so a pending state shown at once is seen.
+WATCH_ROW = """(root, id) => {
+  window.__jwSeen = { pending: false, toasts: [] };
+  const record = () => {
+    const tr = root.querySelector(`tr.jw-row[data-id="${id}"]`);
+    if (tr?.classList.contains("jw-pending")) window.__jwSeen.pending = true;
+    window.__jwSeen.toasts = [
+      ...new Set([
+        ...window.__jwSeen.toasts,
+        ...[...root.querySelectorAll(".jw-toast-text")].map((t) => t.textContent),
+      ]),
+    ];
+  };
+  new MutationObserver(record).observe(root, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ["class"],
+  });
+}"""
+# Add a cell below the last one with the given source and run it, through JupyterLab's commands.
+RUN_NEW_CELL = """async (source) => {
+  const app = window.jupyterapp;
+  const notebook = app.shell.currentWidget.content;
+  notebook.activeCellIndex = notebook.widgets.length - 1;
+  await app.commands.execute("notebook:insert-cell-below");
+  notebook.activeCell.model.sharedModel.setSource(source);
+  void app.commands.execute("notebook:run-cell"); // settles only when the cell has run
+  return notebook.widgets.length - 1;
+}"""
+
+
+def test_cancel_while_a_cell_is_busy_shows_pending_then_the_answer(
+    page: Page, lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    widget = _widget(page)
+    clear = widget.locator(".jw-clear-filters")
+    if clear.is_visible():  # the status filter of the tests above
+        clear.click()
+    row = _row(page, "GitHub issues")
+    status = row.locator(".jw-status")
+    expect(status).to_have_attribute("data-status", "running", timeout=LONG)
+    job_id = row.get_attribute("data-id")
+    assert job_id
+    page.wait_for_function(KERNEL_IDLE, timeout=LONG)
+
+    # A cell that keeps the kernel busy until the test lets it go: no guessing how long.
+    started, release = lab.root / "busy-cell-started", lab.root / "busy-cell-release"
+    cell = page.evaluate(
+        RUN_NEW_CELL,
+        "import pathlib, time\n"
+        f"pathlib.Path({str(started)!r}).touch()\n"
+        "deadline = time.monotonic() + 240\n"
+        f"while not pathlib.Path({str(release)!r}).exists() and time.monotonic() < deadline:\n"
+        "    time.sleep(0.1)",
+    )
+    expect(_prompt(page, cell)).to_contain_text("*", timeout=LONG)
+    deadline = time.monotonic() + LONG / 1000
+    while not started.exists():
+        assert time.monotonic() < deadline, "the busy cell never started"
+        time.sleep(0.1)
+
+    widget.evaluate(WATCH_ROW, job_id)
+    row.locator('button[data-action="cancel"]').click()
+    row.locator("button.jw-confirm-yes").click()
+    # Pending at once, whatever the kernel does next.
+    page.wait_for_function("() => window.__jwSeen.pending", timeout=10_000)
+
+    # Give a kernel that takes comm messages during a busy cell (comms over subshells) the
+    # chance to answer; one that queues them behind the cell answers only after it.
+    with contextlib.suppress(AssertionError):
+        expect(row).not_to_have_class(PENDING, timeout=5_000)
+    server_then = _server_status(lab, job_id)
+    pending_then = PENDING.search(row.get_attribute("class") or "") is not None
+    answered_while_busy = server_then != "running" or not pending_then
+    expect(_prompt(page, cell)).to_contain_text("*")  # the cell is still busy
+    assert not release.exists()
+    if not answered_while_busy:
+        # Queued behind the cell: the row says so, and nothing has happened yet.
+        expect(row).to_have_attribute("aria-busy", "true")
+        expect(row.locator('button[data-action="cancel"]')).to_be_disabled()
+        expect(status).to_have_attribute("data-status", "running")
+
+    release.touch()
+    expect(_prompt(page, cell)).to_have_text(re.compile(r"\[\d+\]"), timeout=LONG)
+    # The answer, in the row, on the server and in a toast; the pending state is gone.
+    expect(status).to_have_attribute("data-status", "cancelled", timeout=LONG)
+    expect(row).not_to_have_class(PENDING, timeout=LONG)
+    expect(row).not_to_have_attribute("aria-busy", "true")
+    assert _server_status(lab, job_id) == "cancelled"
+    page.wait_for_function("() => window.__jwSeen.toasts.includes('1 cancelled')", timeout=LONG)
+    with capsys.disabled():
+        when = "during the busy cell" if answered_while_busy else "only after the busy cell ended"
+        print(f"\n[browser] a click during a busy cell: pending shown at once, answered {when}")
